@@ -1,0 +1,1 @@
+"""tokentape: HK-listed model makers' share prices beside OpenRouter token share."""

@@ -1,0 +1,320 @@
+"""The SQLite store: schema, migrations, idempotent upserts and typed reads returning polars frames.
+
+One file, WAL mode, a busy timeout, one connection per thread (sqlite3 connections are thread-bound),
+and one in-process write lock so concurrent jobs queue instead of hitting "database is locked".
+Every write is one transaction: a snapshot lands whole or not at all.
+Upserts only touch rows whose values differ, so re-running a fetch changes nothing and the number
+of changed rows tells the UI whether anything needs re-rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StorageError(Exception):
+    """A user-visible storage problem (unwritable path, corrupt or newer database); str() is one line."""
+
+
+# Column order and types of each table; the polars schema of its reads follows from it.
+TABLES: dict[str, dict[str, Any]] = {
+    "instruments": {
+        "columns": {"symbol": str, "name": str, "currency": str, "grp": str, "market": str, "total_shares": int,
+                    "reported_shares": int, "reported_shares_time": int, "ipo_date": str, "ipo_price": float,
+                    "authors": str},
+        "pk": ("symbol",),
+    },
+    "quotes": {
+        "columns": {"symbol": str, "ts": int, "price": float, "prev_close": float, "volume": float, "source": str},
+        "pk": ("symbol", "ts"),
+    },
+    "daily_bars": {
+        "columns": {"symbol": str, "date": str, "open": float, "high": float, "low": float, "close": float,
+                    "volume": float, "source": str},
+        "pk": ("symbol", "date"),
+    },
+    "fx": {
+        "columns": {"pair": str, "ts": int, "rate": float, "source": str},
+        "pk": ("pair", "ts"),
+    },
+    "token_daily": {
+        "columns": {"date": str, "model_permaslug": str, "author": str, "rank": int, "total_tokens": int,
+                    "share": float, "snapshot_date": str, "source": str},
+        "pk": ("date", "model_permaslug"),
+    },
+    "token_weekly": {
+        "columns": {"week": str, "model_permaslug": str, "author": str, "total_tokens": int, "source": str},
+        "pk": ("week", "model_permaslug"),
+    },
+    "models": {
+        "columns": {"canonical_slug": str, "id": str, "name": str, "created": int, "context_length": int,
+                    "prompt_price": float, "completion_price": float, "updated_at": int},
+        "pk": ("canonical_slug",),
+    },
+    "polls": {
+        "columns": {"id": int, "job": str, "started": float, "finished": float, "ok": int, "error": str,
+                    "rows": int},
+        "pk": ("id",),
+    },
+    "meta": {"columns": {"key": str, "value": str}, "pk": ("key",)},
+}
+
+POLARS_TYPES = {str: pl.String, int: pl.Int64, float: pl.Float64}
+
+# Tables whose newer rows must not be overwritten by an older snapshot.
+NEWEST_WINS = {"token_daily": "snapshot_date"}
+# Bookkeeping columns that do not make a row "changed" (so re-fetching an unchanged catalogue is a no-op,
+# and `updated_at` keeps the time the entry last really changed).
+NOT_A_CHANGE = {"models": {"updated_at"}}
+
+
+def _schema(table: str, columns: Sequence[str] | None = None) -> dict[str, pl.DataType]:
+    cols = TABLES[table]["columns"]
+    return {c: POLARS_TYPES[cols[c]] for c in (columns or cols)}
+
+
+def _migrate_v1(db: sqlite_utils.Database) -> None:
+    for name, spec in TABLES.items():
+        if name == "polls":
+            continue
+        db[name].create(spec["columns"], pk=spec["pk"][0] if len(spec["pk"]) == 1 else spec["pk"],
+                        if_not_exists=True)
+    db.execute("CREATE TABLE IF NOT EXISTS polls (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, "
+               "started REAL, finished REAL, ok INTEGER, error TEXT, rows INTEGER)")
+    db.execute("CREATE INDEX IF NOT EXISTS polls_job ON polls (job, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS token_daily_author ON token_daily (author, date)")
+
+
+MIGRATIONS = {1: _migrate_v1}
+
+
+class Store:
+    """The one SQLite database of a tokentape install. Safe to share between threads."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool = True) -> Store:
+        """Open (and if needed create and migrate) the database, or raise a one-line StorageError."""
+        store = cls(path)
+        if not create and not store.path.is_file():
+            raise StorageError(f"{store.path}: no database here (start `tokentape collect` to create it)")
+        try:
+            store.path.parent.mkdir(parents=True, exist_ok=True)
+            store.migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"{store.path}: cannot open database: {exc}") from None
+        return store
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction. BEGIN IMMEDIATE takes the write lock up front, so a concurrent
+        writer in another process waits on the busy timeout instead of failing mid-transaction."""
+        conn = self.conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def migrate(self) -> None:
+        conn = self.conn()
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StorageError(f"{self.path}: could not switch to WAL mode (got {mode})")
+        db = sqlite_utils.Database(conn)
+        with self.transaction():
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise StorageError(f"{self.path}: database schema v{current} is newer than this tokentape "
+                                   f"(v{SCHEMA_VERSION}); upgrade tokentape")
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](db)
+                conn.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(version),))
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def upsert(self, table: str, rows: Iterable[Mapping[str, Any]], conn: sqlite3.Connection | None = None) -> int:
+        """Insert or update rows by primary key; returns how many rows were inserted or changed.
+
+        Pass `conn` (from `transaction()`) to make several upserts one transaction."""
+        spec = TABLES[table]
+        cols = list(spec["columns"])
+        data = [tuple(row.get(c) for c in cols) for row in rows]
+        if not data:
+            return 0
+        pk = spec["pk"]
+        updates = [c for c in cols if c not in pk]
+        ignored = NOT_A_CHANGE.get(table, set())
+        differs = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in updates if c not in ignored)
+        guard = f"({differs})"
+        if table in NEWEST_WINS:
+            col = NEWEST_WINS[table]
+            guard += f" AND excluded.{col} >= {table}.{col}"
+        sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+               f"ON CONFLICT({', '.join(pk)}) DO UPDATE SET "
+               + ", ".join(f"{c}=excluded.{c}" for c in updates) + f" WHERE {guard}")
+        if conn is not None:
+            before = conn.total_changes
+            conn.executemany(sql, data)
+            return conn.total_changes - before
+        with self.transaction() as tx:
+            before = tx.total_changes
+            tx.executemany(sql, data)
+            return tx.total_changes - before
+
+    def sync_instruments(self, companies: Iterable[Any]) -> None:
+        """Write the configured watchlist; keeps the share counts an upstream reported."""
+        with self.transaction() as conn:
+            for c in companies:
+                conn.execute(
+                    "INSERT INTO instruments (symbol, name, currency, grp, market, total_shares, ipo_date, ipo_price,"
+                    " authors) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(symbol) DO UPDATE SET name=excluded.name,"
+                    " currency=excluded.currency, grp=excluded.grp, market=excluded.market,"
+                    " total_shares=excluded.total_shares, ipo_date=excluded.ipo_date, ipo_price=excluded.ipo_price,"
+                    " authors=excluded.authors",
+                    (c.symbol, c.name, c.currency, c.group, c.market, c.total_shares,
+                     c.ipo_date.isoformat() if c.ipo_date else None, c.ipo_price, json.dumps(list(c.openrouter_authors))),
+                )
+
+    def set_reported_shares(self, shares: Mapping[str, int], at: int, conn: sqlite3.Connection) -> int:
+        before = conn.total_changes
+        conn.executemany("UPDATE instruments SET reported_shares=?, reported_shares_time=? WHERE symbol=? "
+                         "AND reported_shares IS NOT ?", [(n, at, s, n) for s, n in shares.items()])
+        return conn.total_changes - before
+
+    def record_poll(self, job: str, started: float, finished: float, ok: bool, error: str | None, rows: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO polls (job, started, finished, ok, error, rows) VALUES (?,?,?,?,?,?)",
+                         (job, started, finished, int(ok), error, rows))
+
+    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
+        sql = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+        if conn is not None:
+            conn.execute(sql, (key, value))
+        else:
+            with self.transaction() as tx:
+                tx.execute(sql, (key, value))
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def frame(self, table: str, where: str = "", params: Sequence[Any] = (), columns: Sequence[str] | None = None,
+              order: str = "") -> pl.DataFrame:
+        cols = list(columns or TABLES[table]["columns"])
+        sql = f"SELECT {', '.join(cols)} FROM {table}" + (f" WHERE {where}" if where else "") + (
+            f" ORDER BY {order}" if order else "")
+        rows = self.conn().execute(sql, params).fetchall()
+        return pl.DataFrame(rows, schema=_schema(table, cols), orient="row")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def instruments(self) -> pl.DataFrame:
+        return self.frame("instruments", order="symbol")
+
+    def latest_quotes(self, symbols: Iterable[str]) -> pl.DataFrame:
+        """The newest priced quote of each symbol; one indexed lookup each, whatever the history size."""
+        rows = []
+        conn = self.conn()
+        for symbol in symbols:
+            row = conn.execute("SELECT symbol, ts, price, prev_close, volume, source FROM quotes "
+                               "WHERE symbol=? AND price IS NOT NULL ORDER BY ts DESC LIMIT 1", (symbol,)).fetchone()
+            if row:
+                rows.append(row)
+        return pl.DataFrame(rows, schema=_schema("quotes"), orient="row")
+
+    def quotes_since(self, symbols: Iterable[str], since_ts: int) -> pl.DataFrame:
+        rows = []
+        conn = self.conn()
+        for symbol in symbols:
+            rows += conn.execute("SELECT symbol, ts, price, prev_close, volume, source FROM quotes "
+                                 "WHERE symbol=? AND ts>=? ORDER BY ts", (symbol, since_ts)).fetchall()
+        return pl.DataFrame(rows, schema=_schema("quotes"), orient="row")
+
+    def daily_bars(self, since: str) -> pl.DataFrame:
+        return self.frame("daily_bars", "date >= ?", (since,), order="symbol, date")
+
+    def latest_fx(self) -> pl.DataFrame:
+        return self.frame("fx", "ts = (SELECT MAX(ts) FROM fx f2 WHERE f2.pair = fx.pair)", order="pair")
+
+    def token_daily(self, since: str | None = None) -> pl.DataFrame:
+        if since is None:
+            return self.frame("token_daily", order="date, rank")
+        return self.frame("token_daily", "date >= ?", (since,), order="date, rank")
+
+    def latest_token_date(self) -> str | None:
+        return self.conn().execute("SELECT MAX(date) FROM token_daily").fetchone()[0]
+
+    def token_weekly(self) -> pl.DataFrame:
+        return self.frame("token_weekly", order="week")
+
+    def models(self) -> pl.DataFrame:
+        return self.frame("models", order="canonical_slug")
+
+    def latest_polls(self) -> pl.DataFrame:
+        """Each job's newest poll, and its newest successful one as last_ok."""
+        rows = self.conn().execute(
+            "SELECT p.job, p.started, p.finished, p.ok, p.error, p.rows, "
+            "(SELECT MAX(finished) FROM polls q WHERE q.job = p.job AND q.ok = 1) AS last_ok "
+            "FROM polls p WHERE p.id = (SELECT MAX(id) FROM polls q WHERE q.job = p.job) ORDER BY p.job").fetchall()
+        schema = {**_schema("polls", ["job", "started", "finished", "ok", "error", "rows"]), "last_ok": pl.Float64}
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def change_marker(self) -> tuple[int, int]:
+        """Cheap check for rows another process wrote: (newest poll id, SQLite data_version)."""
+        conn = self.conn()
+        poll = conn.execute("SELECT COALESCE(MAX(id), 0) FROM polls").fetchone()[0]
+        return poll, conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def count(self, table: str) -> int:
+        return self.conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
