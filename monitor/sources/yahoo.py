@@ -1,0 +1,169 @@
+"""Yahoo Finance v8 chart: intraday and daily prices, and FX rates. No crumb needed for this endpoint.
+
+Shape (see ../shared/fixtures/yahoo): {"chart": {"result": [{"meta": {...}, "timestamp": [...],
+"indicators": {"quote": [{"open","high","low","close","volume"}]}}], "error": null}}. Arrays may hold
+nulls for bars with no trade; they stay null. On error: result null and error {code, description}.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from monitor.sources import BadPayload, NoData, get, parse_json, require
+
+UPSTREAM = "yahoo"
+SOURCE = "yahoo"
+
+
+@dataclass(frozen=True)
+class ChartMeta:
+    symbol: str
+    currency: str | None
+    price: float | None
+    previous_close: float | None
+    market_time: int | None
+    gmtoffset: int
+    timezone: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Bar:
+    ts: int
+    open: float | None
+    high: float | None
+    low: float | None
+    close: float | None
+    volume: float | None
+
+
+@dataclass(frozen=True)
+class Chart:
+    meta: ChartMeta
+    bars: tuple[Bar, ...]
+
+
+def chart_url(base_url: str, symbol: str) -> str:
+    # ^HSTECH and HKDUSD=X must be escaped in the path.
+    return f"{base_url}/v8/finance/chart/{quote(symbol, safe='')}"
+
+
+def _number(value: Any, what: str, url: str, positive: bool = True) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadPayload(UPSTREAM, f"{what} is not a number: {value!r}"[:120], url)
+    if positive and value < 0:
+        raise BadPayload(UPSTREAM, f"absurd {what}: {value}", url)
+    return float(value)
+
+
+def parse_chart(payload: Any, url: str = "") -> Chart:
+    """Parse a v8 chart body; raise NoData for Yahoo's own errors, BadPayload for anything off-shape."""
+    require(isinstance(payload, dict) and isinstance(payload.get("chart"), dict), UPSTREAM,
+            "no 'chart' object in response", url)
+    chart = payload["chart"]
+    error = chart.get("error")
+    if error:
+        described = error.get("description") or error.get("code") if isinstance(error, dict) else error
+        raise NoData(UPSTREAM, f"chart error: {described}"[:200], url)
+    results = chart.get("result")
+    if not results:
+        raise NoData(UPSTREAM, "empty chart result", url)
+    require(isinstance(results, list) and isinstance(results[0], dict), UPSTREAM, "chart.result is not a list", url)
+    result = results[0]
+    meta = result.get("meta")
+    require(isinstance(meta, dict) and isinstance(meta.get("symbol"), str), UPSTREAM, "chart.result[0].meta missing",
+            url)
+    parsed_meta = ChartMeta(
+        symbol=meta["symbol"],
+        currency=meta.get("currency") if isinstance(meta.get("currency"), str) else None,
+        price=_number(meta.get("regularMarketPrice"), "regularMarketPrice", url),
+        previous_close=_number(meta.get("chartPreviousClose", meta.get("previousClose")), "chartPreviousClose", url),
+        market_time=int(meta["regularMarketTime"]) if isinstance(meta.get("regularMarketTime"), int) else None,
+        gmtoffset=int(meta.get("gmtoffset") or 0),
+        timezone=meta.get("exchangeTimezoneName"),
+        name=meta.get("shortName") or meta.get("longName"),
+    )
+    stamps = result.get("timestamp") or []
+    indicators = result.get("indicators") or {}
+    quotes = indicators.get("quote") or [{}]
+    require(isinstance(stamps, list) and isinstance(quotes, list) and isinstance(quotes[0], dict), UPSTREAM,
+            "timestamp/indicators.quote malformed", url)
+    columns = {}
+    for field in ("open", "high", "low", "close", "volume"):
+        values = quotes[0].get(field, [None] * len(stamps))
+        require(isinstance(values, list) and len(values) == len(stamps), UPSTREAM,
+                f"indicators.quote[0].{field} has {len(values) if isinstance(values, list) else '?'} values "
+                f"for {len(stamps)} timestamps", url)
+        columns[field] = [_number(v, field, url) for v in values]
+    bars = tuple(
+        Bar(int(ts), columns["open"][i], columns["high"][i], columns["low"][i], columns["close"][i],
+            columns["volume"][i])
+        for i, ts in enumerate(stamps)
+    )
+    if parsed_meta.price is None and not any(b.close is not None for b in bars):
+        raise NoData(UPSTREAM, f"no prices for {parsed_meta.symbol}", url)
+    return Chart(parsed_meta, bars)
+
+
+async def fetch_chart(client: httpx.AsyncClient, base_url: str, symbol: str, *, timeout: float,
+                      range_: str | None = None, interval: str = "1d", period1: int | None = None) -> Chart:
+    params: dict[str, str] = {"interval": interval, "includePrePost": "false"}
+    if period1 is not None:
+        params |= {"period1": str(period1), "period2": str(int(datetime.now(UTC).timestamp()))}
+    else:
+        params["range"] = range_ or "1d"
+    url = chart_url(base_url, symbol)
+    response = await get(client, UPSTREAM, url, timeout=timeout, params=params)
+    chart = parse_chart(parse_json(response, UPSTREAM), url)
+    if chart.meta.symbol.upper() != symbol.upper():
+        raise BadPayload(UPSTREAM, f"asked for {symbol}, got {chart.meta.symbol!r}"[:120], url)
+    return chart
+
+
+def quote_rows(chart: Chart, symbol: str, source: str = SOURCE) -> list[dict]:
+    """Intraday bars (close as price) plus the meta's regular-market price at its own time.
+
+    Every row carries the chart's previous close, which for range=1d is the prior session's close."""
+    prev = chart.meta.previous_close
+    rows = {b.ts: {"symbol": symbol, "ts": b.ts, "price": b.close, "prev_close": prev, "volume": b.volume,
+                   "source": source} for b in chart.bars}
+    if chart.meta.price is not None and chart.meta.market_time is not None:
+        rows[chart.meta.market_time] = {"symbol": symbol, "ts": chart.meta.market_time, "price": chart.meta.price,
+                                        "prev_close": prev, "volume": None, "source": source}
+    return list(rows.values())
+
+
+def local_date(ts: int, gmtoffset: int) -> str:
+    """The exchange-local trading date of a bar (bars are stamped at their open, in UTC seconds)."""
+    return (datetime.fromtimestamp(ts, UTC) + timedelta(seconds=gmtoffset)).date().isoformat()
+
+
+def daily_bar_rows(chart: Chart, symbol: str, source: str = SOURCE) -> list[dict]:
+    return [
+        {"symbol": symbol, "date": local_date(b.ts, chart.meta.gmtoffset), "open": b.open, "high": b.high,
+         "low": b.low, "close": b.close, "volume": b.volume, "source": source}
+        for b in chart.bars
+    ]
+
+
+def fx_symbol(base: str, quote_currency: str) -> str:
+    return f"{base}{quote_currency}=X"
+
+
+def fx_row(chart: Chart, base: str, quote_currency: str) -> dict:
+    """One FX observation: 1 `base` = rate `quote_currency`, at Yahoo's regular-market time."""
+    rate = chart.meta.price
+    if rate is None:
+        rate = next((b.close for b in reversed(chart.bars) if b.close is not None), None)
+    if rate is None or rate <= 0:
+        raise BadPayload(UPSTREAM, f"no usable rate for {base}{quote_currency}: {rate!r}")
+    ts = chart.meta.market_time or (chart.bars[-1].ts if chart.bars else int(datetime.now(UTC).timestamp()))
+    return {"pair": f"{base}{quote_currency}", "ts": ts, "rate": rate, "source": SOURCE}
