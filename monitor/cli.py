@@ -1,0 +1,293 @@
+"""The `tokentape` command: the dashboard, and the headless collect / backfill / snapshot commands.
+
+User errors (bad config, bad arguments, unwritable paths) print one line to stderr and exit 2; they
+never print a traceback and never rewrite or delete a file. stdout carries only requested output.
+Heavy modules (textual, polars, httpx) are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import platformdirs
+
+from monitor.config import APP_NAME, Config, ConfigError, load_config
+
+log = logging.getLogger("tokentape")
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A one-line, user-fixable problem: exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage + error
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def log_path() -> Path:
+    return platformdirs.user_state_path(APP_NAME) / "tokentape.log"
+
+
+def setup_logging(level: str) -> Path:
+    """Logs go to a rotating file: Textual owns the terminal while it runs."""
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3,
+                                                                         encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write log file {path}: {exc.strerror or exc}") from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # APScheduler logs each job run at INFO; keep its warnings and errors only.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    return path
+
+
+def database_path(config: Config, cli_db: str | None) -> Path:
+    if cli_db:
+        return Path(cli_db).expanduser()
+    if config.database:
+        return Path(config.database).expanduser()
+    return platformdirs.user_data_path(APP_NAME) / "tokentape.db"
+
+
+def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # On subcommands the defaults are suppressed, so `tokentape --db X snapshot` keeps X.
+    default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
+    parser.add_argument("--config", metavar="PATH", default=default(None), help="config file (default: "
+                        "$TOKENTAPE_CONFIG, ~/.config/tokentape/config.toml, else the bundled default)")
+    parser.add_argument("--db", metavar="PATH", default=default(None), help="SQLite database (default: config "
+                        "`database`, else ~/.local/share/tokentape/tokentape.db)")
+    parser.add_argument("--log-level", default=default("INFO"), type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log file level (default INFO)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tokentape", description="Token share on OpenRouter beside the share prices of the "
+                     "model makers listed in Hong Kong (MiniMax 0100.HK, Zhipu 2513.HK) and their peers.",
+                     epilog=f"Logs: {log_path()}")
+    _common(parser, top=True)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--demo", action="store_true", help="open the bundled demo data; no network at all")
+    mode.add_argument("--read-only", action="store_true",
+                      help="only read the database that a `tokentape collect` elsewhere keeps fresh")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    collect = commands.add_parser("collect", help="poll every upstream into the database, without the dashboard")
+    _common(collect)
+    collect.add_argument("--once", action="store_true",
+                         help="run every job once; exit 0 if all succeeded, else 1 naming the failures")
+
+    backfill = commands.add_parser("backfill", help="daily prices since listing and all reachable token history")
+    _common(backfill)
+    backfill.add_argument("--since", default="2025-01-01", metavar="YYYY-MM-DD",
+                          help="first day of keyed OpenRouter history (needs $OPENROUTER_API_KEY)")
+
+    snapshot = commands.add_parser("snapshot", help="print or write what the dashboard shows")
+    _common(snapshot)
+    snapshot.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet", "md"])
+    snapshot.add_argument("--out", metavar="PATH", help="write here instead of stdout (csv/parquet: a directory)")
+    snapshot.add_argument("--currency", metavar="CODE", help="display currency (default: config display_currency)")
+    snapshot.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                          help="snapshot the bundled demo data")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except (UsageError, ConfigError) as exc:
+        print(f"tokentape: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _open_store(path: Path, create: bool = True):
+    from storage import Store, StorageError
+
+    try:
+        return Store.open(path, create=create)
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    config = load_config(args.config)
+    setup_logging(args.log_level)
+    log.info("tokentape %s with config %s", args.command or "dashboard", config.path)
+    if args.command == "collect":
+        return _collect(config, args)
+    if args.command == "backfill":
+        return asyncio.run(_backfill(config, args))
+    if args.command == "snapshot":
+        return _snapshot(config, args)
+    return _dashboard(config, args)
+
+
+def _demo_store(config: Config):
+    from monitor.demo import open_demo_store
+
+    return open_demo_store(config)
+
+
+def _dashboard(config: Config, args: argparse.Namespace) -> int:
+    if args.demo:
+        store = _demo_store(config)
+        mode = "demo"
+    else:
+        store = _open_store(database_path(config, args.db), create=not args.read_only)
+        mode = "read-only" if args.read_only else "live"
+        if mode == "live":
+            store.sync_instruments(config.companies)
+    from monitor.app import TokentapeApp
+
+    app = TokentapeApp(config, store, mode=mode, log_file=log_path())
+    app.run()
+    store.close()
+    return app.return_code or 0
+
+
+def _collect(config: Config, args: argparse.Namespace) -> int:
+    store = _open_store(database_path(config, args.db))
+    store.sync_instruments(config.companies)
+    return asyncio.run(_collect_async(config, store, args.once))
+
+
+async def _collect_async(config: Config, store, once: bool) -> int:
+    from monitor.jobs import Collector, build_scheduler
+
+    collector = Collector(config, store)
+
+    def report(result) -> None:
+        status = "ok" if result.ok else f"FAILED: {result.error}"
+        print(f"{datetime.now(UTC):%H:%M:%SZ} {result.job}: {status} ({result.rows} rows changed, "
+              f"{result.finished - result.started:.2f} s)", file=sys.stderr)
+
+    collector.listeners.append(report)
+    try:
+        if once:
+            results = await collector.run_all_once()
+            failed = [r for r in results if not r.ok]
+            for r in failed:
+                print(f"tokentape: {r.job} failed: {r.error}", file=sys.stderr)
+            return 1 if failed else 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler = build_scheduler(collector)
+        scheduler.start()
+        print(f"tokentape: collecting into {store.path} (Ctrl-C stops)", file=sys.stderr)
+        await stop.wait()
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+        return 0
+    finally:
+        await collector.aclose()
+        store.close()
+
+
+def _progress(label: str):
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        print(f"\r{label:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr,
+              flush=True)
+    return show
+
+
+async def _backfill(config: Config, args: argparse.Namespace) -> int:
+    from monitor.jobs import Collector, JobFailed
+
+    try:
+        since = datetime.strptime(args.since, "%Y-%m-%d").date()
+    except ValueError:
+        raise UsageError(f"--since: not a YYYY-MM-DD date: {args.since!r}") from None
+    store = _open_store(database_path(config, args.db))
+    store.sync_instruments(config.companies)
+    collector = Collector(config, store)
+    failures = []
+    try:
+        show = _progress("daily prices")
+        show(0, 1)
+        try:
+            await collector.poll_daily_bars(range_="max")
+        except Exception as exc:  # noqa: BLE001 - reported, the other steps still run
+            failures.append(f"daily prices: {exc}")
+        show(1, 1)
+        result = await collector.run_job("openrouter_export")
+        if result and not result.ok:
+            failures.append(f"token export: {result.error}")
+        if collector.api_key():
+            try:
+                await collector.backfill_history(since.isoformat(), datetime.now(UTC).date().isoformat(),
+                                                 _progress("token history"))
+            except JobFailed as exc:
+                failures.append(f"token history: {exc}")
+        else:
+            print(f"tokentape: ${config.sources['openrouter'].api_key_env} not set: token history limited to the "
+                  "export's last 30 days", file=sys.stderr)
+    finally:
+        await collector.aclose()
+        store.close()
+    for failure in failures:
+        print(f"tokentape: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _snapshot(config: Config, args: argparse.Namespace) -> int:
+    from monitor import export
+    from monitor.dashboard import DashboardLoader
+
+    currency = (args.currency or config.display_currency).upper()
+    if currency not in config.display_currencies:
+        raise UsageError(f"--currency {currency}: not in display_currencies {list(config.display_currencies)} "
+                         f"of {config.path}")
+    if args.format == "parquet" and not args.out:
+        raise UsageError("--format parquet needs --out DIR (parquet is binary; one file per table)")
+    if args.out:
+        _check_writable(Path(args.out).expanduser())
+    store = _demo_store(config) if args.demo else _open_store(database_path(config, args.db), create=False)
+    try:
+        dash = DashboardLoader(store, config).load(display_currency=currency)
+        if args.out:
+            for path in export.write(dash, args.format, args.out):
+                print(f"tokentape: wrote {path}", file=sys.stderr)
+        else:
+            sys.stdout.write(export.render(dash, args.format))
+    except export.ExportError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before any work if --out cannot be written (nearest existing ancestor must be writable)."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    target = probe if probe.is_dir() else probe.parent
+    if not os.access(target, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--out {path}: not writable")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Everything the screen and the exports show, computed from the store in one place.
+
+`DashboardLoader` keeps the raw frames it last read and re-reads only the tables a poll changed, so a
+refresh after one poll costs the reads of that poll's tables plus the (small) analytics.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import polars as pl
+
+from monitor import analytics
+from monitor.config import Config
+from monitor.sources.openrouter import DEFAULT_ATTRIBUTION
+from storage import Store
+
+TOKEN_WINDOW_DAYS = 45
+BAR_WINDOW_DAYS = 400
+INTRADAY_WINDOW_SECONDS = 20 * 3600
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    generated_at: float
+    display_currency: str
+    companies: pl.DataFrame
+    intraday: dict[str, list[float]]
+    models: pl.DataFrame
+    makers: pl.DataFrame
+    maker_history: pl.DataFrame
+    maker_weekly: pl.DataFrame
+    medians: pl.DataFrame
+    polls: pl.DataFrame
+    attribution: str
+    token_snapshot: str | None
+    demo_as_of: float | None = None
+    demo_note: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.demo_as_of is not None
+
+    def reference_now(self, now: float) -> float:
+        """Ages are measured from now, or in the demo from the moment the demo data describes."""
+        return self.demo_as_of if self.demo_as_of is not None else now
+
+
+class DashboardLoader:
+    """Reads the store and computes a Dashboard. Runs in a worker thread, never on the UI loop."""
+
+    def __init__(self, store: Store, config: Config):
+        self.store = store
+        self.config = config
+        self._raw: dict[str, object] = {}
+
+    def _read(self, tables: set[str]) -> None:
+        store, raw = self.store, self._raw
+        if "instruments" in tables:
+            raw["instruments"] = store.instruments()
+        symbols = raw["instruments"]["symbol"].to_list()  # type: ignore[index]
+        if "quotes" in tables or "instruments" in tables:
+            latest = store.latest_quotes(symbols)
+            raw["latest_quotes"] = latest
+            since = (latest["ts"].max() or 0) - INTRADAY_WINDOW_SECONDS if not latest.is_empty() else 0
+            raw["intraday"] = store.quotes_since(symbols, since)
+        if "daily_bars" in tables:
+            newest = store.conn().execute("SELECT MAX(date) FROM daily_bars").fetchone()[0]
+            since = (date.fromisoformat(newest) - timedelta(days=BAR_WINDOW_DAYS)).isoformat() if newest else ""
+            raw["daily_bars"] = store.daily_bars(since)
+        if "fx" in tables:
+            raw["fx"] = store.latest_fx()
+        if "token_daily" in tables:
+            newest = store.latest_token_date()
+            since = (date.fromisoformat(newest) - timedelta(days=TOKEN_WINDOW_DAYS)).isoformat() if newest else ""
+            raw["token_daily"] = store.token_daily(since)
+        if "token_weekly" in tables:
+            raw["token_weekly"] = store.token_weekly()
+        if "polls" in tables:
+            raw["polls"] = store.latest_polls()
+        if "meta" in tables or "token_daily" in tables:
+            rows = store.conn().execute("SELECT key, value FROM meta").fetchall()
+            raw["meta"] = dict(rows)
+
+    def load(self, changed: set[str] | frozenset[str] | None = None, display_currency: str | None = None) -> Dashboard:
+        all_tables = {"instruments", "quotes", "daily_bars", "fx", "token_daily", "token_weekly", "polls", "meta"}
+        tables = all_tables if changed is None or not self._raw else (set(changed) & all_tables)
+        if "instruments" in tables:
+            tables |= {"quotes", "daily_bars"}
+        self._read(tables)
+        return self.compute(display_currency or self.config.display_currency)
+
+    def compute(self, display_currency: str) -> Dashboard:
+        raw, config = self._raw, self.config
+        makers_map, unattributed = config.makers, config.unattributed_authors
+        market = analytics.market_view(raw["instruments"], raw["latest_quotes"], raw["daily_bars"], raw["fx"],
+                                       display_currency)
+        maker_daily = analytics.maker_share(raw["token_daily"], makers_map, unattributed)
+        order = {c.symbol: i for i, c in enumerate(config.companies)}
+        companies = analytics.company_view(market, maker_daily).sort(
+            pl.col("symbol").replace_strict(order, default=len(order), return_dtype=pl.Int64))
+        model_daily = analytics.model_share(raw["token_daily"], makers_map, unattributed)
+        meta: dict[str, str] = raw["meta"]  # type: ignore[assignment]
+        demo_as_of = meta.get("demo_as_of")
+        return Dashboard(
+            generated_at=time.time(),
+            display_currency=display_currency,
+            companies=companies,
+            intraday=analytics.intraday_series(raw["intraday"], market),
+            models=analytics.latest_day(model_daily, "model_permaslug"),
+            makers=analytics.latest_day(maker_daily, "maker_id"),
+            maker_history=maker_daily.select("date", "maker_id", "maker", "share"),
+            maker_weekly=analytics.weekly_maker_share(raw["token_weekly"], makers_map, unattributed),
+            medians=analytics.group_medians(market),
+            polls=raw["polls"],
+            attribution=meta.get("openrouter_attribution", DEFAULT_ATTRIBUTION),
+            token_snapshot=meta.get("openrouter_snapshot_date"),
+            demo_as_of=float(demo_as_of) if demo_as_of else None,
+            demo_note=meta.get("demo_note"),
+            meta=meta,
+        )

@@ -1,0 +1,69 @@
+"""The offline demo: a throwaway database filled from the bundled dataset (monitor/demo_data/demo.json).
+
+Everything in it is a real figure (see scripts/build_demo_data.py for sources); trading days between
+two reported closes are filled geometrically and stored with source "demo-interpolated", so the
+screen can say which prices are reported and which are filled in.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import shutil
+import tempfile
+from datetime import date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from monitor.config import Config
+from storage import Store
+
+REPORTED, INTERPOLATED = "demo-reported", "demo-interpolated"
+
+
+def load_demo_data() -> dict:
+    return json.loads((resources.files("monitor") / "demo_data" / "demo.json").read_text(encoding="utf-8"))
+
+
+def fill_closes(points: list[tuple[str, float]], holidays: frozenset[date]) -> list[dict]:
+    """Daily closes on every trading day from the first to the last reported point, geometric in between."""
+    bars = []
+    for (d0, c0), (d1, c1) in zip(points, points[1:]):
+        start, end = date.fromisoformat(d0), date.fromisoformat(d1)
+        days = [start + timedelta(n) for n in range((end - start).days)]
+        trading = [d for d in days if d.weekday() < 5 and d not in holidays]
+        for i, day in enumerate(trading):
+            close = c0 * (c1 / c0) ** (i / len(trading))
+            bars.append({"date": day.isoformat(), "close": round(close, 3), "source": REPORTED if i == 0 else INTERPOLATED})
+    last_day, last_close = points[-1]
+    bars.append({"date": last_day, "close": last_close, "source": REPORTED})
+    return bars
+
+
+def populate(store: Store, config: Config, data: dict) -> None:
+    store.sync_instruments(config.companies)
+    holidays = config.markets["HK"].holidays
+    bars = []
+    for symbol, points in data["reported_closes"].items():
+        for bar in fill_closes([(d, c) for d, c, _ in points], holidays):
+            bars.append({"symbol": symbol, "open": None, "high": None, "low": None, "volume": None, **bar})
+    as_of = datetime.fromisoformat(data["as_of"].replace("Z", "+00:00")).timestamp()
+    with store.transaction() as conn:
+        store.upsert("daily_bars", bars, conn)
+        store.upsert("token_daily", data["token_daily"], conn)
+        store.upsert("token_weekly", data["token_weekly"], conn)
+        store.upsert("fx", [{"pair": data["fx"]["pair"], "ts": int(as_of), "rate": data["fx"]["rate"],
+                             "source": "demo-peg"}], conn)
+        for key, value in (("openrouter_attribution", data["attribution"]),
+                           ("openrouter_snapshot_date", data["snapshot_date"]),
+                           ("demo_as_of", str(as_of)), ("demo_note", data["note"])):
+            store.set_meta(key, value, conn)
+
+
+def open_demo_store(config: Config) -> Store:
+    """A fresh demo database in a temporary folder that is removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="tokentape-demo-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    store = Store.open(folder / "demo.db")
+    populate(store, config, load_demo_data())
+    return store
