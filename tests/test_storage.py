@@ -1,0 +1,111 @@
+"""The store: schema and WAL, idempotent upserts, newest snapshot wins, whole-or-nothing writes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import polars as pl
+import pytest
+
+from storage import SCHEMA_VERSION, Store, StorageError
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / "t.db")
+    yield s
+    s.close()
+
+
+def token_row(day, slug, share, snapshot, tokens=100, rank=1):
+    return {"date": day, "model_permaslug": slug, "author": slug.split("/")[0], "rank": rank, "total_tokens": tokens,
+            "share": share, "snapshot_date": snapshot, "source": "openrouter-export"}
+
+
+def test_new_database_is_wal_with_schema_version(store):
+    assert store.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    tables = {r[0] for r in store.conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"instruments", "quotes", "daily_bars", "fx", "token_daily", "models", "polls"} <= tables
+
+
+def test_reopening_migrates_nothing_and_keeps_rows(tmp_path):
+    s = Store.open(tmp_path / "t.db")
+    s.upsert("fx", [{"pair": "HKDUSD", "ts": 1, "rate": 0.128, "source": "yahoo"}])
+    s.close()
+    again = Store.open(tmp_path / "t.db")
+    assert again.count("fx") == 1
+    again.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    s = Store.open(tmp_path / "t.db")
+    s.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    s.close()
+    with pytest.raises(StorageError, match="newer than this tokentape"):
+        Store.open(tmp_path / "t.db")
+
+
+def test_unwritable_path_is_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorageError, match="cannot open database"):
+        Store.open(blocker / "sub" / "t.db")
+
+
+def test_upsert_twice_changes_nothing(store):
+    rows = [{"symbol": "0100.HK", "ts": t, "price": 300.0 + t, "prev_close": 299.0, "volume": None,
+             "source": "yahoo"} for t in range(5)]
+    assert store.upsert("quotes", rows) == 5
+    assert store.upsert("quotes", rows) == 0
+    rows[2]["price"] = 999.0
+    assert store.upsert("quotes", rows) == 1
+    assert store.count("quotes") == 5
+
+
+def test_newest_snapshot_revises_and_older_cannot(store):
+    store.upsert("token_daily", [token_row("2026-10-07", "a/x", 0.10, "2026-10-08")])
+    # The next day's snapshot revises the day.
+    assert store.upsert("token_daily", [token_row("2026-10-07", "a/x", 0.11, "2026-10-09")]) == 1
+    # A late-arriving older snapshot must not undo the revision.
+    assert store.upsert("token_daily", [token_row("2026-10-07", "a/x", 0.10, "2026-10-08")]) == 0
+    assert store.token_daily()["share"].to_list() == [0.11]
+
+
+def test_a_failed_transaction_leaves_nothing(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction() as conn:
+            store.upsert("token_daily", [token_row("2026-10-07", "a/x", 0.1, "s")], conn)
+            raise RuntimeError("parse failed half way")
+    assert store.count("token_daily") == 0
+
+
+def test_reads_are_typed_frames_even_when_empty(store):
+    frame = store.token_daily()
+    assert frame.is_empty()
+    assert frame.schema["total_tokens"] == pl.Int64 and frame.schema["share"] == pl.Float64
+    assert store.latest_quotes(["0100.HK"]).schema["price"] == pl.Float64
+
+
+def test_latest_quote_skips_null_prices(store):
+    store.upsert("quotes", [
+        {"symbol": "0100.HK", "ts": 10, "price": 300.0, "prev_close": 290.0, "volume": 1.0, "source": "yahoo"},
+        {"symbol": "0100.HK", "ts": 20, "price": None, "prev_close": 290.0, "volume": None, "source": "yahoo"},
+    ])
+    latest = store.latest_quotes(["0100.HK"]).row(0, named=True)
+    assert latest["ts"] == 10 and latest["price"] == 300.0
+    assert store.quotes_since(["0100.HK"], 0)["price"].to_list() == [300.0, None]
+
+
+def test_polls_latest_and_last_ok(store):
+    store.record_poll("quotes", 1.0, 2.0, True, None, 5)
+    store.record_poll("quotes", 3.0, 4.0, False, "yahoo: HTTP 500", 0)
+    row = store.latest_polls().row(0, named=True)
+    assert row["ok"] == 0 and row["error"] == "yahoo: HTTP 500" and row["last_ok"] == 2.0
+
+
+def test_second_connection_sees_committed_rows(store, tmp_path):
+    store.upsert("fx", [{"pair": "HKDUSD", "ts": 1, "rate": 0.128, "source": "yahoo"}])
+    other = sqlite3.connect(tmp_path / "t.db")
+    assert other.execute("SELECT rate FROM fx").fetchone()[0] == 0.128
+    other.close()
