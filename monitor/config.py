@@ -28,7 +28,7 @@ GROUPS = ("core", "peer", "index")
 INTRADAY_INTERVALS = ("1m", "2m", "5m")
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table",
               date: "a date"}
-BINDING_IDS = ("refresh", "export", "currency", "view", "next_panel", "filter", "help", "quit")
+BINDING_IDS = ("refresh", "export", "currency", "view", "sort", "next_panel", "filter", "help", "quit")
 
 
 class ConfigError(Exception):
@@ -64,6 +64,7 @@ class UiConfig:
     stale_quote_seconds: int = 300
     stale_tokens_hours: int = 50
     read_only_check_seconds: float = 2.0
+    export_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,7 @@ class _Validator:
             stale_tokens_hours=self.positive("ui", src, "stale_tokens_hours", d.stale_tokens_hours),
             read_only_check_seconds=self.positive("ui", src, "read_only_check_seconds", d.read_only_check_seconds,
                                                   float),
+            export_dir=self.get("ui", src, "export_dir", str, d.export_dir),
         )
 
     def keys(self, raw: dict) -> dict[str, str]:
