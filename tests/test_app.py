@@ -1,0 +1,224 @@
+"""The real dashboard driven with App.run_test and Pilot."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+
+from monitor.app import PollFinished, TokentapeApp
+from monitor.config import parse_config
+from monitor.demo import open_demo_store
+from monitor.jobs import PollResult
+from storage import Store
+from tests.conftest import ROOT, loopback_config_text
+from tests.payloads import PRICES, serve_everything
+from widgets.cards import CompanyCard
+from widgets.leaderboard import Leaderboard
+from widgets.peer_moves import PeerMoves
+from widgets.share_chart import ShareChart
+
+FROZEN = 1_791_424_800.0  # 2026-10-09 01:00 UTC, 09:00 HKT Friday
+
+
+def config_with(tmp_path, text: str | None = None):
+    path = tmp_path / "config.toml"
+    path.write_text(text or (ROOT / "config.toml").read_text(), encoding="utf-8")
+    return parse_config(path.read_text(encoding="utf-8"), path)
+
+
+def card_text(app, symbol: str) -> str:
+    card = app.query_one(f"#card-{symbol.replace('.', '_').replace('^', '_')}", CompanyCard)
+    return str(card.render())
+
+
+async def settle(pilot, until=lambda: True, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if until():
+            return
+    raise AssertionError("the app did not reach the expected state in time")
+
+
+@pytest.fixture
+def demo(tmp_path):
+    config = config_with(tmp_path)
+    store = open_demo_store(config)
+    yield config, store
+    store.close()
+
+
+async def test_cards_show_what_is_in_the_database(demo):
+    config, store = demo
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.pause(0.1)
+        minimax = card_text(app, "0100.HK")
+        close = store.conn().execute("SELECT close FROM daily_bars WHERE symbol='0100.HK' ORDER BY date DESC "
+                                     "LIMIT 1").fetchone()[0]
+        assert f"{close:,.2f}" in minimax  # 297.40, the reported 2026-08-03 close
+        assert "mcap HKD 92.2B · USD 11.8B" in minimax  # 297.4 x 310M shares, at the demo's HKD peg rate
+        assert "tokens 0.77%" in minimax
+        assert "tokens 10.26%" in card_text(app, "2513.HK")
+        board = app.query_one(Leaderboard)
+        assert board.row_count == 51 and board.get_row_at(0)[2].plain == "deepseek-v4.1-flash"
+        assert "DEMO" in str(app.query_one("#header").render())
+
+
+async def test_a_new_poll_rerenders_only_the_affected_card(demo):
+    config, store = demo
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.pause(0.1)
+        cards = {c.symbol: c.renders for c in app.query(CompanyCard)}
+        board, chart = app.query_one(Leaderboard).renders, app.query_one(ShareChart).renders
+        moves = app.query_one(PeerMoves).renders
+        store.upsert("quotes", [{"symbol": "0100.HK", "ts": int(FROZEN) - 60, "price": 310.0, "prev_close": 297.4,
+                                 "volume": None, "source": "yahoo"}])
+        app.post_message(PollFinished(PollResult("quotes", True, 1, None, FROZEN, FROZEN, frozenset({"quotes"}))))
+        await settle(pilot, lambda: "310.00" in card_text(app, "0100.HK"))
+        after = {c.symbol: c.renders for c in app.query(CompanyCard)}
+        assert after["0100.HK"] == cards["0100.HK"] + 1
+        assert {s: n for s, n in after.items() if s != "0100.HK"} == {s: n for s, n in cards.items() if s != "0100.HK"}
+        assert app.query_one(Leaderboard).renders == board and app.query_one(ShareChart).renders == chart
+        assert app.query_one(PeerMoves).renders == moves + 1  # MiniMax's row there changed too
+
+
+async def test_export_key_writes_files_matching_the_screen(tmp_path):
+    config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace(
+        'export_dir = ""', f'export_dir = "{tmp_path / "exports"}"'))
+    store = open_demo_store(config)
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.press("e")
+        await settle(pilot, lambda: app.last_export is not None)
+        folder = app.last_export
+        assert folder.parent == tmp_path / "exports"
+        snap = json.loads((folder / "snapshot.json").read_text())
+        minimax = next(c for c in snap["companies"] if c["symbol"] == "0100.HK")
+        assert f"{minimax['price']:,.2f}" in card_text(app, "0100.HK")
+        assert snap["attribution"].startswith("Source: OpenRouter")
+        svg = (folder / "screen.svg").read_text()
+        assert svg.startswith("<svg") and "MiniMax" in svg
+        assert "0100.HK" in (folder / "companies.csv").read_text()
+        assert (folder / "models.csv").read_text().count("\n") > 50
+    store.close()
+
+
+async def test_remapped_key_works(tmp_path):
+    config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace('view = "m"', 'view = "v"'))
+    store = open_demo_store(config)
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.press("m")
+        await pilot.pause(0.1)
+        assert app.board_mode == "model"
+        await pilot.press("v")
+        await settle(pilot, lambda: app.query_one(Leaderboard).view.mode == "maker")
+        assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "DeepSeek"
+    store.close()
+
+
+async def test_filter_and_sort(demo):
+    config, store = demo
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.press("slash", "m", "i", "n", "i", "m", "a", "x")
+        await settle(pilot, lambda: app.query_one(Leaderboard).row_count == 1)
+        assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "minimax-m3"
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.query_one(Leaderboard).row_count == 51)
+        await pilot.press("s")  # rank -> share
+        await pilot.press("s")  # share -> Δ1d
+        await pilot.press("s")  # Δ1d -> Δ7d
+        await pilot.pause(0.1)
+        assert app.query_one(Leaderboard).sort == "d7"
+        assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "deepseek-v4.1-flash"  # +15.6pp
+
+
+async def test_currency_switch_changes_display_market_cap(demo):
+    config, store = demo
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.press("c")
+        await settle(pilot, lambda: app.dashboard.display_currency == "HKD")
+        await pilot.pause(0.1)
+        assert "mcap HKD 92.2B" in card_text(app, "0100.HK") and "USD" not in card_text(app, "0100.HK")
+
+
+async def test_help_screen_lists_bindings_and_log_file(demo, tmp_path):
+    config, store = demo
+    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN, log_file=tmp_path / "tokentape.log")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        text = str(app.screen.query_one("#help-text").render())
+        assert "[keys] refresh" in text and "tokentape.log" in text
+        await pilot.press("escape")
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
+    config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace(
+        "read_only_check_seconds = 2.0", "read_only_check_seconds = 0.1"))
+    db = tmp_path / "shared.db"
+    store = Store.open(db)
+    store.sync_instruments(config.companies)
+    app = TokentapeApp(config, store, mode="read-only", clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        await pilot.pause(0.3)
+        assert "HKD —" in card_text(app, "2513.HK")
+        # Another process (here: a plain sqlite3 connection) writes a quote and records its poll.
+        other = sqlite3.connect(db)
+        with other:
+            other.execute("INSERT INTO quotes VALUES ('2513.HK', ?, 2100.0, 2050.0, NULL, 'yahoo')", (int(FROZEN),))
+            other.execute("INSERT INTO polls (job, started, finished, ok, error, rows) VALUES ('quotes', ?, ?, 1, NULL, 1)",
+                          (FROZEN, FROZEN))
+        other.close()
+        await settle(pilot, lambda: "2,100.00" in card_text(app, "2513.HK"))
+        assert app.collector is None  # a reader never polls
+    store.close()
+
+
+async def test_live_mode_polls_the_upstreams_into_the_cards(upstream, tmp_path):
+    serve_everything(upstream)
+    config = config_with(tmp_path, loopback_config_text(upstream.base_url))
+    store = Store.open(tmp_path / "live.db")
+    store.sync_instruments(config.companies)
+    app = TokentapeApp(config, store, mode="live")
+    async with app.run_test(size=(160, 48)) as pilot:
+        price = PRICES["0100.HK"][1][-1]
+        await settle(pilot, lambda: f"{price:,.2f}" in card_text(app, "0100.HK"), seconds=15)
+        await settle(pilot, lambda: app.query_one(Leaderboard).row_count == 51, seconds=15)
+        assert "yahoo" in str(app.query_one(CompanyCard).border_subtitle)
+        polls = store.latest_polls()
+        assert set(polls["job"].to_list()) >= {"quotes", "openrouter_export"}
+    store.close()
+
+
+def test_snapshot_160x48(snap_compare, tmp_path):
+    config = config_with(tmp_path)
+    app = TokentapeApp(config, open_demo_store(config), mode="demo", clock=lambda: FROZEN)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=_wait_for_data)
+
+
+def test_snapshot_80x24(snap_compare, tmp_path):
+    config = config_with(tmp_path)
+    app = TokentapeApp(config, open_demo_store(config), mode="demo", clock=lambda: FROZEN)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_wait_for_data)
+
+
+async def _wait_for_data(pilot) -> None:
+    await settle(pilot, lambda: pilot.app.dashboard is not None)
+    await pilot.pause(0.2)

@@ -1,0 +1,103 @@
+"""Upstream text is shown literally: markup is not interpreted, control codes never reach the terminal,
+long names are cut cleanly, and CSV cells cannot become spreadsheet formulas."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+import pytest
+
+from monitor import export
+from monitor.app import TokentapeApp
+from monitor.config import parse_config
+from monitor.dashboard import DashboardLoader
+from monitor.sources import openrouter
+from monitor.text import csv_cell, safe_text, truncate
+from storage import Store
+from tests.conftest import ROOT
+from widgets.leaderboard import Leaderboard
+
+HOSTILE = {
+    "markup": "evil/[bold red]PWNED[/bold red]",
+    "link": "evil/[link=https://x.invalid]click[/link]",
+    "ansi": "evil/model\x1b[31mRED\x1b[0m",
+    "osc": "evil/title\x1b]0;owned\x07",
+    "formula": "=HYPERLINK(\"http://x.invalid\")/m",
+    "rtl": "evil/مرحبا\u202eoverride",
+    "emoji": "evil/🚀🚀 rocket",
+    "long": "evil/" + "very-long-model-name-" * 8,
+}
+
+
+def test_safe_text_escapes_controls_and_keeps_the_rest():
+    assert safe_text("a\x1b[31mb") == "a\\x1b[31mb"
+    assert safe_text("t\x1b]0;x\x07") == "t\\x1b]0;x\\x07"
+    assert safe_text("[bold]x[/bold]") == "[bold]x[/bold]"  # markup is text; widgets never parse it
+    assert safe_text("مرحبا\u202ex") == "مرحبا\\u202ex"
+    assert safe_text("🚀") == "🚀"
+
+
+def test_truncate_counts_wide_characters():
+    assert truncate("🚀" * 10, 7) == "🚀🚀🚀…"
+    assert truncate("abc", 7) == "abc"
+
+
+@pytest.mark.parametrize("value, expected", [("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+                                             ("fine", "fine"), (-0.5, -0.5)])
+def test_csv_formula_cells_are_neutralised(value, expected):
+    assert csv_cell(value) == expected
+
+
+@pytest.fixture
+def hostile_store(tmp_path):
+    text = (ROOT / "config.toml").read_text().replace('name = "MiniMax"', 'name = "[blink]Mini\\u001b[5mMax"')
+    config = parse_config(text, tmp_path / "config.toml")
+    store = Store.open(tmp_path / "t.db")
+    store.sync_instruments(config.companies)
+    rows = [{"date": "2026-10-07", "model_permaslug": slug, "author": openrouter.author_of(slug), "rank": i,
+             "total_tokens": 1000 - i, "share": 0.1, "snapshot_date": "2026-10-08", "source": "test"}
+            for i, slug in enumerate(HOSTILE.values(), start=1)]
+    store.upsert("token_daily", rows)
+    yield config, store
+    store.close()
+
+
+def test_every_export_format_shows_hostile_names_literally(hostile_store, tmp_path):
+    config, store = hostile_store
+    dash = DashboardLoader(store, config).load()
+    for fmt in ("table", "md", "csv", "json"):
+        out = export.render(dash, fmt)
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, fmt
+    table = export.render(dash, "table")
+    assert "[bold red]PWNED" in table and "\\x1b[31mRED" in table
+    data = json.loads(export.render(dash, "json"))
+    assert any(m["model"] == HOSTILE["ansi"] for m in data["models"])  # JSON keeps the value, escaped on the wire
+    assert data["companies"][0]["name"] == "[blink]Mini\x1b[5mMax"
+    written = export.write(dash, "csv", str(tmp_path / "csv"))
+    models = list(csv.DictReader(io.StringIO((tmp_path / "csv" / "models.csv").read_text().split("\n# ")[0])))
+    formula = next(r for r in models if "HYPERLINK" in r["model"])
+    assert formula["model"].startswith("'=")
+    assert all("\x1b" not in p.read_text() for p in written if p.suffix != ".parquet")
+
+
+async def test_dashboard_shows_hostile_names_literally(hostile_store):
+    config, store = hostile_store
+    app = TokentapeApp(config, store, mode="read-only", clock=time.time)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.query_one(Leaderboard).row_count:
+                break
+        board = app.query_one(Leaderboard)
+        names = [board.get_row_at(i)[2].plain for i in range(board.row_count)]
+        assert any(n.startswith("[bold red]PWNED[/bold r") for n in names)  # literal, not bold red
+        assert any("\\x1b[31mRED" in n for n in names)
+        assert all("\x1b" not in n and "\u202e" not in n for n in names)
+        assert any(n.endswith("…") for n in names)  # the long one is cut cleanly
+        title = str(app.query_one("#card-0100_HK").border_title)
+        assert "[blink]Mini\\x1b[5mMax" in title
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "PWNED" in svg
