@@ -165,7 +165,9 @@ def market_view(instruments: pl.DataFrame, latest_quotes: pl.DataFrame, daily_ba
     the previous year (or the IPO price for a company listed this year), and the IPO price.
     """
     quotes = {r["symbol"]: r for r in latest_quotes.iter_rows(named=True)}
-    bars = {key[0]: frame.sort("date") for key, frame in daily_bars.partition_by("symbol", as_dict=True).items()}
+    # One sort, then split: partition_by keeps the order within each symbol.
+    bars = {key[0]: frame for key, frame in
+            daily_bars.sort("symbol", "date").partition_by("symbol", as_dict=True).items()}
     rows = []
     for inst in instruments.iter_rows(named=True):
         symbol = inst["symbol"]
@@ -275,12 +277,20 @@ def intraday_series(quotes: pl.DataFrame, market: pl.DataFrame) -> dict[str, lis
     result: dict[str, list[float]] = {}
     if quotes.is_empty():
         return result
-    dates = dict(market.select("symbol", "price_date").iter_rows())
-    markets = dict(market.select("symbol", "market").iter_rows())
-    for (symbol,), frame in quotes.partition_by("symbol", as_dict=True).items():
-        day = dates.get(symbol)
-        frame = frame.filter(pl.col("price").is_not_null()).sort("ts")
-        prices = [p for ts, p in zip(frame["ts"], frame["price"]) if _trading_date(ts, markets.get(symbol, "HK")) == day]
-        if len(prices) >= 2:
-            result[symbol] = prices
+    for market_name, zone in MARKET_ZONES.items():
+        wanted = market.filter(pl.col("market") == market_name).select("symbol", "price_date")
+        if wanted.is_empty():
+            continue
+        local = (
+            quotes.filter(pl.col("price").is_not_null())
+            .join(wanted, on="symbol", how="inner")
+            .with_columns(pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC")
+                          .dt.convert_time_zone(zone.key).dt.date().cast(pl.String).alias("day"))
+            .filter(pl.col("day") == pl.col("price_date"))
+            .sort("symbol", "ts")
+            .group_by("symbol", maintain_order=True).agg(pl.col("price"))
+        )
+        for symbol, prices in local.iter_rows():
+            if len(prices) >= 2:
+                result[symbol] = prices
     return result

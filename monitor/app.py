@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 from textual import on, work
@@ -73,8 +74,10 @@ class TokentapeApp(App):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tokentape"),
     ]
 
-    def __init__(self, config: Config, store: Store, mode: str = "live", log_file: Path | None = None,
-                 clock: Callable[[], float] = time.time, transport=None):
+    def __init__(self, config: Config, store: Store | None, mode: str = "live", log_file: Path | None = None,
+                 clock: Callable[[], float] = time.time, transport=None, prepared: Future | None = None):
+        """`store`, or `prepared`: a finished future of (store, loader, first dashboard) that the CLI
+        computed in a thread while Textual was importing."""
         super().__init__()
         self.config = config
         self.store = store
@@ -82,7 +85,8 @@ class TokentapeApp(App):
         self.log_file = log_file
         self.clock = clock
         self.transport = transport
-        self.loader = DashboardLoader(store, config)
+        self.prepared = prepared
+        self.loader = DashboardLoader(store, config) if store is not None else None
         self.dashboard: Dashboard | None = None
         self.currency = config.display_currency
         self.board_mode = "model"
@@ -128,7 +132,17 @@ class TokentapeApp(App):
         self.set_interval(1.0, self.tick_clock)
         # Ages on cards and in the status line are coarse (minutes); refreshing them every 15 s is enough.
         self.set_interval(15.0, self.tick_ages)
-        self.request_reload()
+        if self.prepared is not None:
+            self.store, self.loader, self.dashboard = self.prepared.result()
+            self.render_dashboard()  # the first frame is the full screen
+            self._start(reload=False)
+        else:
+            self._start()
+
+    def _start(self, reload: bool = True) -> None:
+        """Everything that needs the store: the first read (unless prepared), jobs or the read-only watcher."""
+        if reload:
+            self.request_reload()
         if self.mode == "live":
             from monitor.jobs import Collector, build_scheduler
 
@@ -249,7 +263,7 @@ class TokentapeApp(App):
             self.notify("demo and read-only modes do not poll" if self.mode != "live" else "starting…")
             self.request_reload()
             return
-        self.collector._last_quote_fetch.clear()
+        self.collector.force_due()
         self.notify("polling every upstream…")
         for job in self.collector.enabled_jobs():
             self.run_worker(self.collector.run_job(job), group=f"refresh-{job}", exit_on_error=False)

@@ -147,19 +147,35 @@ def _demo_store(config: Config):
 
 
 def _dashboard(config: Config, args: argparse.Namespace) -> int:
-    if args.demo:
-        store = _demo_store(config)
-        mode = "demo"
-    else:
-        store = _open_store(database_path(config, args.db), create=not args.read_only)
-        mode = "read-only" if args.read_only else "live"
-        if mode == "live":
-            store.sync_instruments(config.companies)
-    from monitor.app import TokentapeApp
+    from concurrent.futures import ThreadPoolExecutor
 
-    app = TokentapeApp(config, store, mode=mode, log_file=log_path())
+    mode = "demo" if args.demo else "read-only" if args.read_only else "live"
+
+    def prepare():
+        """The data path: polars, the store and the first Dashboard. It runs while Textual imports,
+        so the app's first frame is already the full screen."""
+        if args.demo:
+            store = _demo_store(config)
+        else:
+            store = _open_store(database_path(config, args.db), create=mode == "live")
+            if mode == "live":
+                store.sync_instruments(config.companies)
+        from monitor.dashboard import DashboardLoader
+
+        loader = DashboardLoader(store, config)
+        return store, loader, loader.load()
+
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as pool:
+        prepared = pool.submit(prepare)
+        from monitor.app import TokentapeApp
+
+        # Waiting here (not inside the running app) measured faster: polars importing during Textual's
+        # start-up slows both. A StorageError surfaces here as one line, exit 2, before the screen opens.
+        prepared.result()
+    app = TokentapeApp(config, None, mode=mode, log_file=log_path(), prepared=prepared)
     app.run()
-    store.close()
+    if app.store is not None:
+        app.store.close()
     return app.return_code or 0
 
 

@@ -14,12 +14,14 @@ import polars as pl
 
 from monitor import analytics
 from monitor.config import Config
-from monitor.sources.openrouter import DEFAULT_ATTRIBUTION
+from monitor.attribution import OPENROUTER_ATTRIBUTION
 from storage import Store
 
 TOKEN_WINDOW_DAYS = 45
 BAR_WINDOW_DAYS = 400
 INTRADAY_WINDOW_SECONDS = 20 * 3600
+INTRADAY_TAIL_SECONDS = 15 * 60
+INTRADAY_FULL_READ_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class DashboardLoader:
         self.store = store
         self.config = config
         self._raw: dict[str, object] = {}
+        self._intraday_full_at = 0.0
+        # Token analytics depend only on the token tables: kept until those change.
+        self._token_frames: dict[str, pl.DataFrame] | None = None
 
     def _read(self, tables: set[str]) -> None:
         store, raw = self.store, self._raw
@@ -65,8 +70,7 @@ class DashboardLoader:
         if "quotes" in tables or "instruments" in tables:
             latest = store.latest_quotes(symbols)
             raw["latest_quotes"] = latest
-            since = (latest["ts"].max() or 0) - INTRADAY_WINDOW_SECONDS if not latest.is_empty() else 0
-            raw["intraday"] = store.quotes_since(symbols, since)
+            raw["intraday"] = self._read_intraday(symbols, latest, full="instruments" in tables)
         if "daily_bars" in tables:
             newest = store.conn().execute("SELECT MAX(date) FROM daily_bars").fetchone()[0]
             since = (date.fromisoformat(newest) - timedelta(days=BAR_WINDOW_DAYS)).isoformat() if newest else ""
@@ -85,24 +89,54 @@ class DashboardLoader:
             rows = store.conn().execute("SELECT key, value FROM meta").fetchall()
             raw["meta"] = dict(rows)
 
+    def _read_intraday(self, symbols: list[str], latest: pl.DataFrame, full: bool) -> pl.DataFrame:
+        """The last 20 hours of quotes. After the first read only the recent tail is re-read and merged:
+        a poll rewrites the bars still forming, never hours-old ones, and a full read every
+        INTRADAY_FULL_READ_SECONDS picks up any late correction."""
+        window_start = (latest["ts"].max() or 0) - INTRADAY_WINDOW_SECONDS if not latest.is_empty() else 0
+        cached: pl.DataFrame | None = self._raw.get("intraday")  # type: ignore[assignment]
+        now = time.monotonic()
+        if full or cached is None or cached.is_empty() or now - self._intraday_full_at > INTRADAY_FULL_READ_SECONDS:
+            self._intraday_full_at = now
+            return self.store.quotes_since(symbols, window_start)
+        tail_start = max(window_start, (cached["ts"].max() or 0) - INTRADAY_TAIL_SECONDS)
+        tail = self.store.quotes_since(symbols, tail_start)
+        kept = cached.filter((pl.col("ts") >= window_start) & (pl.col("ts") < tail_start))
+        return pl.concat([kept, tail]).sort("symbol", "ts")
+
     def load(self, changed: set[str] | frozenset[str] | None = None, display_currency: str | None = None) -> Dashboard:
         all_tables = {"instruments", "quotes", "daily_bars", "fx", "token_daily", "token_weekly", "polls", "meta"}
         tables = all_tables if changed is None or not self._raw else (set(changed) & all_tables)
         if "instruments" in tables:
             tables |= {"quotes", "daily_bars"}
         self._read(tables)
+        if tables & {"token_daily", "token_weekly"}:
+            self._token_frames = None
         return self.compute(display_currency or self.config.display_currency)
+
+    def _tokens(self) -> dict[str, pl.DataFrame]:
+        if self._token_frames is None:
+            raw, config = self._raw, self.config
+            makers_map, unattributed = config.makers, config.unattributed_authors
+            maker_daily = analytics.maker_share(raw["token_daily"], makers_map, unattributed)
+            model_daily = analytics.model_share(raw["token_daily"], makers_map, unattributed)
+            self._token_frames = {
+                "maker_daily": maker_daily,
+                "models": analytics.latest_day(model_daily, "model_permaslug"),
+                "makers": analytics.latest_day(maker_daily, "maker_id"),
+                "maker_history": maker_daily.select("date", "maker_id", "maker", "share"),
+                "maker_weekly": analytics.weekly_maker_share(raw["token_weekly"], makers_map, unattributed),
+            }
+        return self._token_frames
 
     def compute(self, display_currency: str) -> Dashboard:
         raw, config = self._raw, self.config
-        makers_map, unattributed = config.makers, config.unattributed_authors
         market = analytics.market_view(raw["instruments"], raw["latest_quotes"], raw["daily_bars"], raw["fx"],
                                        display_currency)
-        maker_daily = analytics.maker_share(raw["token_daily"], makers_map, unattributed)
+        tokens = self._tokens()
         order = {c.symbol: i for i, c in enumerate(config.companies)}
-        companies = analytics.company_view(market, maker_daily).sort(
+        companies = analytics.company_view(market, tokens["maker_daily"]).sort(
             pl.col("symbol").replace_strict(order, default=len(order), return_dtype=pl.Int64))
-        model_daily = analytics.model_share(raw["token_daily"], makers_map, unattributed)
         meta: dict[str, str] = raw["meta"]  # type: ignore[assignment]
         demo_as_of = meta.get("demo_as_of")
         return Dashboard(
@@ -110,13 +144,13 @@ class DashboardLoader:
             display_currency=display_currency,
             companies=companies,
             intraday=analytics.intraday_series(raw["intraday"], market),
-            models=analytics.latest_day(model_daily, "model_permaslug"),
-            makers=analytics.latest_day(maker_daily, "maker_id"),
-            maker_history=maker_daily.select("date", "maker_id", "maker", "share"),
-            maker_weekly=analytics.weekly_maker_share(raw["token_weekly"], makers_map, unattributed),
+            models=tokens["models"],
+            makers=tokens["makers"],
+            maker_history=tokens["maker_history"],
+            maker_weekly=tokens["maker_weekly"],
             medians=analytics.group_medians(market),
             polls=raw["polls"],
-            attribution=meta.get("openrouter_attribution", DEFAULT_ATTRIBUTION),
+            attribution=meta.get("openrouter_attribution", OPENROUTER_ATTRIBUTION),
             token_snapshot=meta.get("openrouter_snapshot_date"),
             demo_as_of=float(demo_as_of) if demo_as_of else None,
             demo_note=meta.get("demo_note"),

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import sqlite_utils
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
@@ -85,7 +84,7 @@ def _schema(table: str, columns: Sequence[str] | None = None) -> dict[str, pl.Da
     return {c: POLARS_TYPES[cols[c]] for c in (columns or cols)}
 
 
-def _migrate_v1(db: sqlite_utils.Database) -> None:
+def _migrate_v1(db) -> None:
     for name, spec in TABLES.items():
         if name == "polls":
             continue
@@ -167,14 +166,19 @@ class Store:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StorageError(f"{self.path}: could not switch to WAL mode (got {mode})")
-        db = sqlite_utils.Database(conn)
         with self.transaction():
-            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             current = int(row[0]) if row else 0
             if current > SCHEMA_VERSION:
                 raise StorageError(f"{self.path}: database schema v{current} is newer than this tokentape "
                                    f"(v{SCHEMA_VERSION}); upgrade tokentape")
+            if current == SCHEMA_VERSION:
+                return
+            # Only a new or older database pays for importing sqlite-utils (~0.1 s of start-up).
+            import sqlite_utils
+
+            db = sqlite_utils.Database(conn)
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](db)
                 conn.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?) "
@@ -273,12 +277,13 @@ class Store:
         return pl.DataFrame(rows, schema=_schema("quotes"), orient="row")
 
     def quotes_since(self, symbols: Iterable[str], since_ts: int) -> pl.DataFrame:
+        """(symbol, ts, price) from `since_ts` on: what sparklines need, and no more columns than that."""
         rows = []
         conn = self.conn()
         for symbol in symbols:
-            rows += conn.execute("SELECT symbol, ts, price, prev_close, volume, source FROM quotes "
-                                 "WHERE symbol=? AND ts>=? ORDER BY ts", (symbol, since_ts)).fetchall()
-        return pl.DataFrame(rows, schema=_schema("quotes"), orient="row")
+            rows += conn.execute("SELECT symbol, ts, price FROM quotes WHERE symbol=? AND ts>=? ORDER BY ts",
+                                 (symbol, since_ts)).fetchall()
+        return pl.DataFrame(rows, schema=_schema("quotes", ["symbol", "ts", "price"]), orient="row")
 
     def daily_bars(self, since: str) -> pl.DataFrame:
         return self.frame("daily_bars", "date >= ?", (since,), order="symbol, date")

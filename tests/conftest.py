@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,13 @@ def loopback_config(upstream, tmp_path) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(loopback_config_text(upstream.base_url), encoding="utf-8")
     return parse_config(path.read_text(encoding="utf-8"), path)
+
+
+async def settle(pilot, until=lambda: True, seconds: float = 15.0) -> None:
+    """Let the app run until `until()` holds; a generous deadline, because CI machines are shared."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if until():
+            return
+    raise AssertionError("the app did not reach the expected state in time")

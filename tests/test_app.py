@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
@@ -13,7 +12,7 @@ from monitor.config import parse_config
 from monitor.demo import open_demo_store
 from monitor.jobs import PollResult
 from storage import Store
-from tests.conftest import ROOT, loopback_config_text
+from tests.conftest import ROOT, loopback_config_text, settle
 from tests.payloads import PRICES, serve_everything
 from widgets.cards import CompanyCard
 from widgets.leaderboard import Leaderboard
@@ -32,15 +31,6 @@ def config_with(tmp_path, text: str | None = None):
 def card_text(app, symbol: str) -> str:
     card = app.query_one(f"#card-{symbol.replace('.', '_').replace('^', '_')}", CompanyCard)
     return str(card.render())
-
-
-async def settle(pilot, until=lambda: True, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await pilot.pause(0.05)
-        if until():
-            return
-    raise AssertionError("the app did not reach the expected state in time")
 
 
 @pytest.fixture
@@ -222,3 +212,26 @@ def test_snapshot_80x24(snap_compare, tmp_path):
 async def _wait_for_data(pilot) -> None:
     await settle(pilot, lambda: pilot.app.dashboard is not None)
     await pilot.pause(0.2)
+
+
+async def test_failed_poll_keeps_last_good_data_and_shows_the_error(upstream, tmp_path):
+    from tests.upstream import Reply
+    from widgets.status import StatusLine
+
+    serve_everything(upstream)
+    config = config_with(tmp_path, loopback_config_text(upstream.base_url))
+    store = Store.open(tmp_path / "live.db")
+    store.sync_instruments(config.companies)
+    app = TokentapeApp(config, store, mode="live")
+    async with app.run_test(size=(160, 48)) as pilot:
+        price = f"{PRICES['0100.HK'][1][-1]:,.2f}"
+        await settle(pilot, lambda: price in card_text(app, "0100.HK"), seconds=15)
+        upstream.tencent_records.clear()
+        upstream.fail_next("/v8/finance/chart/", *[Reply(503, b"down")] * 60)
+        await pilot.press("r")
+        status = lambda: str(app.query_one(StatusLine).render())  # noqa: E731
+        await settle(pilot, lambda: "✗ quotes" in status(), seconds=15)
+        assert "HTTP 503" in status()
+        assert price in card_text(app, "0100.HK")  # the last good price stays, with its source and age
+        assert "yahoo" in str(app.query_one("#card-0100_HK").border_subtitle)
+    store.close()

@@ -136,3 +136,22 @@ def test_demo_snapshot_is_labelled():
     result = run("snapshot", "--demo")
     assert result.returncode == 0
     assert result.stdout.startswith("DEMO DATA")
+
+
+def test_backfill_with_key_never_leaks_it(upstream, tmp_path, isolated_dirs, monkeypatch):
+    secret = "sk-or-v1-DO-NOT-LEAK-0123456789"
+    monkeypatch.setenv("OPENROUTER_API_KEY", secret)
+    serve_everything(upstream)
+    upstream.route("/api/v1/datasets/rankings-daily", f'{{"error": "invalid key {secret}"}}', status=401)
+    config = tmp_path / "config.toml"
+    config.write_text(loopback_config_text(upstream.base_url), encoding="utf-8")
+    db = tmp_path / "t.db"
+    result = run("--config", str(config), "--db", str(db), "--log-level", "DEBUG", "backfill", "--since", "2026-09-01")
+    assert result.returncode == 1 and "token history: openrouter: HTTP 401" in result.stderr
+    assert "daily prices" in result.stderr  # the progress bar
+    snap = run("--config", str(config), "--db", str(db), "snapshot", "--format", "json")
+    log_file = isolated_dirs / "xdg_state_home" / "tokentape" / "tokentape.log"
+    assert log_file.is_file()
+    for text in (result.stdout, result.stderr, snap.stdout, snap.stderr, log_file.read_text()):
+        assert secret not in text
+    assert any(h.get("Authorization") == f"Bearer {secret}" for _, h in upstream.requests)

@@ -63,7 +63,7 @@ async def test_rerunning_changes_nothing(upstream, collector, store):
     serve_everything(upstream)
     await collector.run_all_once()
     before = dump(store)
-    collector._last_quote_fetch.clear()
+    collector.force_due()
     results = await collector.run_all_once()
     assert all(r.ok for r in results)
     assert {r.job: r.rows for r in results} == {r.job: 0 for r in results}
@@ -102,7 +102,7 @@ async def test_quote_fault_stores_nothing_and_records_a_failed_poll(upstream, co
         if symbol != "HKDUSD=X":
             upstream.fail_next(f"/v8/finance/chart/{symbol}", reply)
     upstream.fail_next("/q=", Reply(503, b"busy"))  # and the HK fallback is down too
-    collector._last_quote_fetch.clear()
+    collector.force_due()
     result = await collector.run_job("quotes")
     assert not result.ok and phrase in result.error
     assert dump(store)["quotes"] == before

@@ -17,7 +17,7 @@ from monitor.dashboard import DashboardLoader
 from monitor.sources import openrouter
 from monitor.text import csv_cell, safe_text, truncate
 from storage import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, settle
 from widgets.leaderboard import Leaderboard
 
 HOSTILE = {
@@ -87,10 +87,7 @@ async def test_dashboard_shows_hostile_names_literally(hostile_store):
     config, store = hostile_store
     app = TokentapeApp(config, store, mode="read-only", clock=time.time)
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.query_one(Leaderboard).row_count:
-                break
+        await settle(pilot, lambda: app.query_one(Leaderboard).row_count > 0)
         board = app.query_one(Leaderboard)
         names = [board.get_row_at(i)[2].plain for i in range(board.row_count)]
         assert any(n.startswith("[bold red]PWNED[/bold r") for n in names)  # literal, not bold red

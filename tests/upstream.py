@@ -52,6 +52,8 @@ class FakeUpstream:
         self.fault_rate = 0.0  # soak: this share of all requests get a random fault
         self.delay = 0.0  # added to every reply (fan-out bench)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.record_requests = True  # the soak turns this off so its memory figure is the collector's
+        self.request_count = 0
         self.faults_served = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -94,6 +96,7 @@ class FakeUpstream:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes; do not wait on delayed ACKs
 
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
@@ -101,7 +104,9 @@ class FakeUpstream:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 path = unquote(urlsplit(self.path).path)
                 with upstream._lock:
-                    upstream.requests.append((path, dict(self.headers)))
+                    upstream.request_count += 1
+                    if upstream.record_requests:
+                        upstream.requests.append((path, dict(self.headers)))
                 reply = upstream._reply_for(path)
                 delay = reply.delay + upstream.delay
                 if delay:
@@ -120,7 +125,10 @@ class FakeUpstream:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 drops bursts of connects (30 symbols at once)
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 

@@ -41,13 +41,14 @@ class NoData(UpstreamError):
     """The upstream answered with an explicit 'nothing here' (Yahoo chart.error, empty result)."""
 
 
-def make_client(timeout_seconds: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """One client per process: connections are reused across polls (the 30-symbol fan-out needs it)."""
+def make_client(timeout_seconds: float = 10.0, transport: httpx.AsyncBaseTransport | None = None,
+                connections: int = 8) -> httpx.AsyncClient:
+    """A long-lived client: connections are reused across polls, so a poll costs no new handshakes."""
     return httpx.AsyncClient(
         headers={"User-Agent": BROWSER_USER_AGENT, "Accept": "*/*"},
         timeout=httpx.Timeout(timeout_seconds),
         follow_redirects=True,
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         transport=transport,
     )
 

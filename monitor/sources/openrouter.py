@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from monitor.attribution import OPENROUTER_ATTRIBUTION as DEFAULT_ATTRIBUTION
 from monitor.sources import BadPayload, NoData, get, parse_json, require
 
 UPSTREAM = "openrouter"
@@ -29,8 +30,6 @@ MODELS_PATH = "/api/v1/models"
 HISTORY_PATH = "/api/v1/datasets/rankings-daily"
 WEEKLY_PATH = "/api/frontend/v1/rankings/model-rankings-chart"
 CSV_HEADER = ["date", "model_permaslug", "rank", "total_tokens", "share_of_daily_tokens"]
-DEFAULT_ATTRIBUTION = ("Source: OpenRouter (openrouter.ai), licensed under CC BY 4.0: reuse and republish with "
-                       "attribution to OpenRouter.")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OTHER = "other"
 
