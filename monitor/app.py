@@ -14,8 +14,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,19 +26,24 @@ from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalS
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
-from monitor import present
+from monitor import screen_cache
 from monitor.config import Config
-from monitor.dashboard import Dashboard, DashboardLoader
-from storage import Store
+from monitor.markets import market_state
 from widgets.cards import CompanyCard
 from widgets.help import HelpScreen, render_help
 from widgets.leaderboard import SORTS, Leaderboard
 from widgets.peer_moves import PeerMoves
 from widgets.share_chart import ShareChart
 from widgets.status import MarketHeader, StatusLine
+from widgets.views import ScreenViews, StatusView
+
+if TYPE_CHECKING:  # polars and the store load in a worker, after the first frame (see __init__)
+    from monitor.dashboard import Dashboard, DashboardLoader
+    from storage import Store
 
 log = logging.getLogger("tokentape.app")
 NARROW = 120
+HKT = ZoneInfo("Asia/Hong_Kong")
 
 
 class PollFinished(Message):
@@ -50,9 +57,10 @@ class PollFinished(Message):
 class DashboardReady(Message):
     """Fresh numbers for every panel. Only the newest one matters, so a queued one is replaced."""
 
-    def __init__(self, dashboard: Dashboard) -> None:
+    def __init__(self, dashboard: Dashboard, views: ScreenViews) -> None:
         super().__init__()
         self.dashboard = dashboard
+        self.views = views
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, DashboardReady)
@@ -74,10 +82,13 @@ class TokentapeApp(App):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tokentape"),
     ]
 
-    def __init__(self, config: Config, store: Store | None, mode: str = "live", log_file: Path | None = None,
-                 clock: Callable[[], float] = time.time, transport=None, prepared: Future | None = None):
-        """`store`, or `prepared`: a finished future of (store, loader, first dashboard) that the CLI
-        computed in a thread while Textual was importing."""
+    def __init__(self, config: Config, store: Store | None = None, mode: str = "live", log_file: Path | None = None,
+                 clock: Callable[[], float] = time.time, transport=None,
+                 prepare: Callable[[], tuple] | None = None, initial: tuple | None = None,
+                 cached: ScreenViews | None = None, cache_file: Path | None = None):
+        """The data comes one of three ways: `store` (tests); `initial`, a (store, loader, dashboard) the
+        CLI computed while Textual imported; or `prepare`, a callable returning that tuple, run in a
+        worker after the first frame, which shows `cached` (the last screen) meanwhile."""
         super().__init__()
         self.config = config
         self.store = store
@@ -85,9 +96,18 @@ class TokentapeApp(App):
         self.log_file = log_file
         self.clock = clock
         self.transport = transport
-        self.prepared = prepared
-        self.loader = DashboardLoader(store, config) if store is not None else None
+        self.prepare = prepare
+        self.prepare_error: Exception | None = None
+        self.initial = initial
+        self.cached = cached
+        self.cache_file = cache_file
+        self.loader: DashboardLoader | None = None
+        if store is not None:
+            from monitor.dashboard import DashboardLoader
+
+            self.loader = DashboardLoader(store, config)
         self.dashboard: Dashboard | None = None
+        self.views: ScreenViews | None = None
         self.currency = config.display_currency
         self.board_mode = "model"
         self.collector = None
@@ -130,14 +150,35 @@ class TokentapeApp(App):
         self.on_resize()
         self.tick_clock()
         self.set_interval(1.0, self.tick_clock)
-        # Ages on cards and in the status line are coarse (minutes); refreshing them every 15 s is enough.
-        self.set_interval(15.0, self.tick_ages)
-        if self.prepared is not None:
-            self.store, self.loader, self.dashboard = self.prepared.result()
-            self.render_dashboard()  # the first frame is the full screen
+        # Ages on cards and in the status line are shown in whole minutes: a 30 s refresh is enough.
+        self.set_interval(30.0, self.tick_ages)
+        if self.initial is not None:
+            self.store, self.loader, dashboard = self.initial
+            self.initial = None
+            self.show_dashboard(dashboard, self._views_for(dashboard))  # the first frame is the full screen
             self._start(reload=False)
+        elif self.prepare is not None:
+            if self.cached is not None:
+                age = datetime.fromtimestamp(self.cached.made_at, UTC).astimezone(HKT).strftime("%H:%M HKT")
+                note = f"cached screen from {age} · reading the database…"
+                self.show_views(ScreenViews(**{**self.cached.__dict__, "status": StatusView((), note)}))
+            # Start the data path once the cached frame is out: importing polars holds the GIL, and
+            # doing it while Textual paints measured slower for both.
+            self.set_timer(0.25 if self.cached is not None else 0.0, self._prepare_worker)
         else:
             self._start()
+
+    @work(thread=True, group="prepare", exit_on_error=False)
+    def _prepare_worker(self) -> None:
+        try:
+            store, loader, dashboard = self.prepare()
+        except Exception as exc:  # e.g. the database vanished: the CLI prints one line and exits 2
+            self.prepare_error = exc
+            self.call_from_thread(self.exit, None, 2)
+            return
+        self.store, self.loader = store, loader
+        self.post_message(DashboardReady(dashboard, self._views_for(dashboard)))
+        self.call_from_thread(self._start, False)
 
     def _start(self, reload: bool = True) -> None:
         """Everything that needs the store: the first read (unless prepared), jobs or the read-only watcher."""
@@ -167,6 +208,8 @@ class TokentapeApp(App):
 
     def request_reload(self, tables: set[str] | frozenset[str] | None = None) -> None:
         """Re-read `tables` (None: everything) off the UI loop; merged with any reload already queued."""
+        if self.loader is None:
+            return  # still preparing: the prepared dashboard will be the newest anyway
         with self._reload_lock:
             if tables is None:
                 self._pending_all = True
@@ -190,11 +233,12 @@ class TokentapeApp(App):
             first = False
             try:
                 dashboard = self.loader.load(tables, self.currency)
+                views = self._views_for(dashboard)
             except Exception as exc:  # keep the last good screen; say what went wrong
                 log.exception("reload failed")
                 self.call_from_thread(self.notify, f"could not read the database: {exc}", severity="error")
                 continue
-            self.post_message(DashboardReady(dashboard))
+            self.post_message(DashboardReady(dashboard, views))
 
     @on(PollFinished)
     def on_poll_finished(self, message: PollFinished) -> None:
@@ -203,8 +247,17 @@ class TokentapeApp(App):
 
     @on(DashboardReady)
     def on_dashboard_ready(self, message: DashboardReady) -> None:
-        self.dashboard = message.dashboard
-        self.render_dashboard()
+        self.show_dashboard(message.dashboard, message.views)
+
+    def show_dashboard(self, dashboard: Dashboard, views: ScreenViews) -> None:
+        self.dashboard = dashboard
+        self.show_views(views)
+        if self.cache_file is not None:
+            self._save_screen(views)
+
+    @work(thread=True, group="cache", exclusive=True, exit_on_error=False)
+    def _save_screen(self, views: ScreenViews) -> None:
+        screen_cache.save(self.cache_file, views)
 
     def check_for_new_rows(self) -> None:
         """Read-only mode: a collector elsewhere records a poll after every write; a new poll id means news."""
@@ -221,25 +274,29 @@ class TokentapeApp(App):
 
     # -- rendering ---------------------------------------------------------------------------------
 
-    def render_dashboard(self) -> None:
-        dash = self.dashboard
-        if dash is None:
-            return
-        now = self.clock()
-        for card in present.card_views(dash, self.config, now):
+    def _views_for(self, dashboard: Dashboard) -> ScreenViews:
+        """Dashboard -> plain views (polars work): runs in worker threads, not on the UI loop."""
+        from monitor import present
+
+        return present.screen_views(dashboard, self.config, self.clock(), self.mode, self._next_runs(),
+                                    str(self.store.path) if self.store is not None else "")
+
+    def show_views(self, views: ScreenViews) -> None:
+        """Hand each widget its view; widgets whose view did not change do nothing."""
+        self.views = views
+        for card in views.cards:
             widget = self.query(f"#{_card_id(card.symbol)}")
             if widget:
                 widget.first(CompanyCard).show(card)
-        board = present.board_view(dash, self.board_mode, self.config, now)
+        board = views.boards[self.board_mode]
         self.query_one("#board-title", Static).update(
             f"Tokens by {self.board_mode} · sort {self.query_one(Leaderboard).sort} · {board.caption}")
         self.query_one(Leaderboard).show(board)
-        self.query_one(ShareChart).show(present.chart_view(dash))
-        moves = present.moves_view(dash)
+        self.query_one(ShareChart).show(views.chart)
         self.query_one("#moves-title", Static).update(
-            f"Peer moves · market cap in {dash.display_currency} · prices: Yahoo (Tencent fallback)")
-        self.query_one(PeerMoves).show(moves)
-        self.query_one(StatusLine).show(present.status_view(dash, self.mode, now, self._next_runs(), str(self.store.path)))
+            f"Peer moves · market cap in {views.moves.display_currency} · prices: Yahoo (Tencent fallback)")
+        self.query_one(PeerMoves).show(views.moves)
+        self.query_one(StatusLine).show(views.status)
         self.tick_clock()
 
     def _next_runs(self) -> dict[str, float | None]:
@@ -250,11 +307,22 @@ class TokentapeApp(App):
         return next_runs(self.scheduler)
 
     def tick_clock(self) -> None:
-        self.query_one(MarketHeader).show(*present.header_parts(self.dashboard, self.config, self.clock(),
-                                                                self.currency))
+        at = datetime.fromtimestamp(self.clock(), UTC)
+        clock = at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT")
+        markets = tuple(sorted({(c.market, market_state(self.config.markets[c.market], at).state)
+                                for c in self.config.companies}))
+        views = self.views
+        self.query_one(MarketHeader).show(clock, markets, views.data_age if views else "loading…", self.currency,
+                                          bool(views and views.demo))
 
     def tick_ages(self) -> None:
-        self.render_dashboard()
+        """Ages and stale marks depend on the clock only: rebuild the views, not the analytics."""
+        if self.dashboard is not None:
+            self._age_worker(self.dashboard)
+
+    @work(thread=True, group="ages", exclusive=True, exit_on_error=False)
+    def _age_worker(self, dashboard: Dashboard) -> None:
+        self.post_message(DashboardReady(dashboard, self._views_for(dashboard)))
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -276,12 +344,14 @@ class TokentapeApp(App):
 
     def action_view(self) -> None:
         self.board_mode = "maker" if self.board_mode == "model" else "model"
-        self.render_dashboard()
+        if self.views is not None:
+            self.show_views(self.views)  # both boards are in the views already
 
     def action_sort(self) -> None:
         board = self.query_one(Leaderboard)
         board.sort = SORTS[(SORTS.index(board.sort) + 1) % len(SORTS)]
-        self.render_dashboard()
+        if self.views is not None:
+            self.show_views(self.views)
 
     def action_next_panel(self) -> None:
         panels = [self.query_one("#cards"), self.query_one(Leaderboard), self.query_one(PeerMoves)]

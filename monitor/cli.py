@@ -147,17 +147,18 @@ def _demo_store(config: Config):
 
 
 def _dashboard(config: Config, args: argparse.Namespace) -> int:
-    from concurrent.futures import ThreadPoolExecutor
+    from monitor import screen_cache
 
     mode = "demo" if args.demo else "read-only" if args.read_only else "live"
+    db_path = database_path(config, args.db)
+    cache_file = screen_cache.cache_path("demo" if args.demo else str(db_path.resolve()), config.path)
 
     def prepare():
-        """The data path: polars, the store and the first Dashboard. It runs while Textual imports,
-        so the app's first frame is already the full screen."""
+        """The data path: polars, the store and the first Dashboard."""
         if args.demo:
             store = _demo_store(config)
         else:
-            store = _open_store(database_path(config, args.db), create=mode == "live")
+            store = _open_store(db_path, create=mode == "live")
             if mode == "live":
                 store.sync_instruments(config.companies)
         from monitor.dashboard import DashboardLoader
@@ -165,15 +166,26 @@ def _dashboard(config: Config, args: argparse.Namespace) -> int:
         loader = DashboardLoader(store, config)
         return store, loader, loader.load()
 
-    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as pool:
-        prepared = pool.submit(prepare)
+    cached = screen_cache.load(cache_file)
+    if cached is not None:
+        # Open on the last screen at once; the data path runs after the first frame.
         from monitor.app import TokentapeApp
 
-        # Waiting here (not inside the running app) measured faster: polars importing during Textual's
-        # start-up slows both. A StorageError surfaces here as one line, exit 2, before the screen opens.
-        prepared.result()
-    app = TokentapeApp(config, None, mode=mode, log_file=log_path(), prepared=prepared)
+        app = TokentapeApp(config, mode=mode, log_file=log_path(), prepare=prepare, cached=cached,
+                           cache_file=cache_file)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # No cached screen (first run): prepare while Textual imports, so the first frame is complete.
+        with ThreadPoolExecutor(1, thread_name_prefix="prepare") as pool:
+            prepared = pool.submit(prepare)
+            from monitor.app import TokentapeApp
+
+            initial = prepared.result()  # a StorageError surfaces here as one line, exit 2
+        app = TokentapeApp(config, mode=mode, log_file=log_path(), initial=initial, cache_file=cache_file)
     app.run()
+    if app.prepare_error is not None:
+        raise UsageError(str(app.prepare_error))
     if app.store is not None:
         app.store.close()
     return app.return_code or 0

@@ -12,9 +12,9 @@ from monitor.analytics import MARKET_ZONES, OTHER, UNATTRIBUTED
 from monitor.config import Config
 from monitor.dashboard import Dashboard
 from monitor.markets import market_state
-from monitor.text import fmt_age, safe_text
+from monitor.text import fmt_age
 from widgets.views import (BoardRow, BoardView, CardView, ChartSeries, ChartView, JobStatus, MovesRow, MovesView,
-                           StatusView)
+                           ScreenViews, StatusView)
 
 HKT = ZoneInfo("Asia/Hong_Kong")
 DATE_SUFFIX = re.compile(r"-(19|20)\d{6}(?=$|:)")
@@ -144,7 +144,7 @@ def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, flo
         nxt = next_runs.get(r["job"])
         jobs.append(JobStatus(
             job=r["job"], ok=bool(r["ok"]), last=coarse_age(now - r["finished"]),
-            next=fmt_age(nxt - now) if nxt else "", error=None if r["ok"] else r["error"],
+            next=coarse_age(nxt - now).replace("just now", "<1m") if nxt else "", error=None if r["ok"] else r["error"],
         ))
     if mode == "demo":
         as_of = datetime.fromtimestamp(dash.demo_as_of or now, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -157,13 +157,23 @@ def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, flo
     return StatusView(jobs=tuple(jobs), note=note)
 
 
-def header_parts(dash: Dashboard | None, config: Config, now: float, currency: str) -> tuple:
-    at = datetime.fromtimestamp(now, UTC)
-    clock = at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT")
-    markets = tuple(sorted({(c.market, market_state(config.markets[c.market], at).state) for c in config.companies}))
-    data = "loading…"
-    if dash is not None:
-        age = token_age(dash, now)
-        day = dash.makers["date"].max().isoformat() if not dash.makers.is_empty() else "—"
-        data = f"tokens {day} · {coarse_age(age)}"
-    return clock, markets, safe_text(data), currency, bool(dash and dash.is_demo)
+def data_age(dash: Dashboard, now: float) -> str:
+    """The header's data part: the latest token day and how old it is."""
+    age = token_age(dash, now)
+    day = dash.makers["date"].max().isoformat() if not dash.makers.is_empty() else "—"
+    return f"tokens {day} · {coarse_age(age)}"
+
+
+def screen_views(dash: Dashboard, config: Config, now: float, mode: str, next_runs: dict[str, float | None],
+                 db_path: str) -> ScreenViews:
+    return ScreenViews(
+        cards=tuple(card_views(dash, config, now)),
+        boards={m: board_view(dash, m, config, now) for m in ("model", "maker")},
+        chart=chart_view(dash),
+        moves=moves_view(dash),
+        status=status_view(dash, mode, now, next_runs, db_path),
+        data_age=data_age(dash, now),
+        currency=dash.display_currency,
+        demo=dash.is_demo,
+        made_at=now,
+    )

@@ -37,7 +37,8 @@ class MarketHeader(Static):
         if key == self.shown:
             return False
         self.shown = key
-        self.update(render_header(*key))
+        # One line of fixed height: the clock tick never changes the layout, so skip the relayout.
+        self.update(render_header(*key), layout=False)
         return True
 
 

@@ -108,3 +108,19 @@ class JobStatus:
 class StatusView:
     jobs: tuple[JobStatus, ...]
     note: str
+
+
+@dataclass(frozen=True)
+class ScreenViews:
+    """Everything on screen, as plain data: what the app renders, and what it keeps between runs so
+    the next start opens on the last screen at once (see monitor/screen_cache.py)."""
+
+    cards: tuple[CardView, ...]
+    boards: dict[str, BoardView]  # by "model" and by "maker"
+    chart: ChartView
+    moves: MovesView
+    status: StatusView
+    data_age: str
+    currency: str
+    demo: bool
+    made_at: float

@@ -1,7 +1,7 @@
 """Storage: upsert throughput for 100 k rows (target >= 200 k rows/s) through the store's own upsert,
 against sqlite-utils' upsert_all, and database growth per trading day of collection.
 
-    .venv/bin/python bench/storage.py [--runs 3]
+    .venv/bin/python bench/store_writes.py [--runs 3]
 """
 
 from __future__ import annotations
