@@ -164,7 +164,10 @@ class TokentapeApp(App):
                 self.show_views(ScreenViews(**{**self.cached.__dict__, "status": StatusView((), note)}))
             # Start the data path once the cached frame is out: importing polars holds the GIL, and
             # doing it while Textual paints measured slower for both.
-            self.set_timer(0.25 if self.cached is not None else 0.0, self._prepare_worker)
+            if self.cached is not None:
+                self.set_timer(0.25, self._prepare_worker)
+            else:
+                self.call_after_refresh(self._prepare_worker)
         else:
             self._start()
 

@@ -167,6 +167,27 @@ class Collector:
         self.health[upstream].succeeded()
         return result
 
+    async def _yahoo_charts(self, symbols: list[str], range_: str, interval: str,
+                            to_rows: Callable[[yahoo.Chart, str], list[dict]]) -> tuple[list[dict], dict[str, str]]:
+        """One chart per symbol, all at once over the client shards: (rows, {symbol: error})."""
+        src = self.config.sources["yahoo"]
+        semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
+        rows: list[dict] = []
+        failed: dict[str, str] = {}
+
+        async def one(index: int, symbol: str) -> None:
+            async with semaphore:
+                try:
+                    chart = await self._guarded("yahoo", yahoo.fetch_chart(
+                        self.client_for(index), src.base_url, symbol, timeout=src.timeout_seconds, range_=range_,
+                        interval=interval))
+                    rows.extend(to_rows(chart, symbol))
+                except UpstreamError as exc:
+                    failed[symbol] = str(exc)
+
+        await asyncio.gather(*(one(i, s) for i, s in enumerate(symbols)))
+        return rows, failed
+
     # -- quotes ----------------------------------------------------------------------------------
 
     def due_symbols(self, now: float) -> list[str]:
@@ -186,22 +207,7 @@ class Collector:
         symbols = self.due_symbols(now)
         if not symbols:
             raise _NothingDue()
-        src = self.config.sources["yahoo"]
-        semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
-        rows: list[dict] = []
-        failed: dict[str, str] = {}
-
-        async def one(index: int, symbol: str) -> None:
-            async with semaphore:
-                try:
-                    chart = await self._guarded("yahoo", yahoo.fetch_chart(
-                        self.client_for(index), src.base_url, symbol, timeout=src.timeout_seconds, range_="1d",
-                        interval=self.config.jobs.intraday_interval))
-                    rows.extend(yahoo.quote_rows(chart, symbol))
-                except UpstreamError as exc:
-                    failed[symbol] = str(exc)
-
-        await asyncio.gather(*(one(i, s) for i, s in enumerate(symbols)))
+        rows, failed = await self._yahoo_charts(symbols, "1d", self.config.jobs.intraday_interval, yahoo.quote_rows)
         hk_failed = [s for s in failed if s.endswith(".HK")]
         if hk_failed:
             tsrc = self.config.sources["tencent"]
@@ -226,22 +232,8 @@ class Collector:
     # -- daily bars and share counts ---------------------------------------------------------------
 
     async def poll_daily_bars(self, range_: str = "1y") -> int:
-        src = self.config.sources["yahoo"]
-        semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
-        rows: list[dict] = []
-        failed: dict[str, str] = {}
-
-        async def one(index: int, symbol: str) -> None:
-            async with semaphore:
-                try:
-                    chart = await self._guarded("yahoo", yahoo.fetch_chart(
-                        self.client_for(index), src.base_url, symbol, timeout=src.timeout_seconds, range_=range_,
-                        interval="1d"))
-                    rows.extend(yahoo.daily_bar_rows(chart, symbol))
-                except UpstreamError as exc:
-                    failed[symbol] = str(exc)
-
-        await asyncio.gather(*(one(i, c.symbol) for i, c in enumerate(self.config.companies)))
+        rows, failed = await self._yahoo_charts([c.symbol for c in self.config.companies], range_, "1d",
+                                                yahoo.daily_bar_rows)
         shares: dict[str, int] = {}
         hk = [c.symbol for c in self.config.companies if c.symbol.endswith(".HK")]
         share_error = None

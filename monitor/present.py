@@ -116,7 +116,7 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
                                   d7=row["d_share_7d"]))
     return ChartView(
         series=tuple(series),
-        weeks=(weeks[0].isoformat(), weeks[-1].isoformat()) if weeks else None,
+        weeks=tuple(w.isoformat() for w in weeks),
         days=(days[0].isoformat(), days[-1].isoformat()) if days else None,
         caption="Token share by maker · OpenRouter",
     )

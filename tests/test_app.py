@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -33,6 +34,18 @@ def card_text(app, symbol: str) -> str:
     return str(card.render())
 
 
+def demo_app(config, store, **kwargs) -> TokentapeApp:
+    return TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def running(app: TokentapeApp, size=(160, 48)):
+    """The app started and showing its first dashboard."""
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        yield pilot
+
+
 @pytest.fixture
 def demo(tmp_path):
     config = config_with(tmp_path)
@@ -43,9 +56,8 @@ def demo(tmp_path):
 
 async def test_cards_show_what_is_in_the_database(demo):
     config, store = demo
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.dashboard is not None)
+    app = demo_app(config, store)
+    async with running(app) as pilot:
         await pilot.pause(0.1)
         minimax = card_text(app, "0100.HK")
         close = store.conn().execute("SELECT close FROM daily_bars WHERE symbol='0100.HK' ORDER BY date DESC "
@@ -61,9 +73,8 @@ async def test_cards_show_what_is_in_the_database(demo):
 
 async def test_a_new_poll_rerenders_only_the_affected_card(demo):
     config, store = demo
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.dashboard is not None)
+    app = demo_app(config, store)
+    async with running(app) as pilot:
         await pilot.pause(0.1)
         cards = {c.symbol: c.renders for c in app.query(CompanyCard)}
         board, chart = app.query_one(Leaderboard).renders, app.query_one(ShareChart).renders
@@ -83,9 +94,8 @@ async def test_export_key_writes_files_matching_the_screen(tmp_path):
     config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace(
         'export_dir = ""', f'export_dir = "{tmp_path / "exports"}"'))
     store = open_demo_store(config)
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.dashboard is not None)
+    app = demo_app(config, store)
+    async with running(app) as pilot:
         await pilot.press("e")
         await settle(pilot, lambda: app.last_export is not None)
         folder = app.last_export
@@ -104,9 +114,8 @@ async def test_export_key_writes_files_matching_the_screen(tmp_path):
 async def test_remapped_key_works(tmp_path):
     config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace('view = "m"', 'view = "v"'))
     store = open_demo_store(config)
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.dashboard is not None)
+    app = demo_app(config, store)
+    async with running(app) as pilot:
         await pilot.press("m")
         await pilot.pause(0.1)
         assert app.board_mode == "model"
@@ -118,9 +127,8 @@ async def test_remapped_key_works(tmp_path):
 
 async def test_filter_and_sort(demo):
     config, store = demo
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.dashboard is not None)
+    app = demo_app(config, store)
+    async with running(app) as pilot:
         await pilot.press("slash", "m", "i", "n", "i", "m", "a", "x")
         await settle(pilot, lambda: app.query_one(Leaderboard).row_count == 1)
         assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "minimax-m3"
@@ -136,9 +144,8 @@ async def test_filter_and_sort(demo):
 
 async def test_currency_switch_changes_display_market_cap(demo):
     config, store = demo
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.dashboard is not None)
+    app = demo_app(config, store)
+    async with running(app) as pilot:
         await pilot.press("c")
         await settle(pilot, lambda: app.dashboard.display_currency == "HKD")
         await pilot.pause(0.1)
@@ -181,12 +188,19 @@ async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
     store.close()
 
 
-async def test_live_mode_polls_the_upstreams_into_the_cards(upstream, tmp_path):
+@pytest.fixture
+def live(upstream, tmp_path):
+    """A live-mode app polling the loopback upstream, which serves everything."""
     serve_everything(upstream)
     config = config_with(tmp_path, loopback_config_text(upstream.base_url))
     store = Store.open(tmp_path / "live.db")
     store.sync_instruments(config.companies)
-    app = TokentapeApp(config, store, mode="live")
+    yield TokentapeApp(config, store, mode="live"), store
+    store.close()
+
+
+async def test_live_mode_polls_the_upstreams_into_the_cards(live):
+    app, store = live
     async with app.run_test(size=(160, 48)) as pilot:
         price = PRICES["0100.HK"][1][-1]
         await settle(pilot, lambda: f"{price:,.2f}" in card_text(app, "0100.HK"), seconds=15)
@@ -194,19 +208,16 @@ async def test_live_mode_polls_the_upstreams_into_the_cards(upstream, tmp_path):
         assert "yahoo" in str(app.query_one(CompanyCard).border_subtitle)
         polls = store.latest_polls()
         assert set(polls["job"].to_list()) >= {"quotes", "openrouter_export"}
-    store.close()
 
 
 def test_snapshot_160x48(snap_compare, tmp_path):
     config = config_with(tmp_path)
-    app = TokentapeApp(config, open_demo_store(config), mode="demo", clock=lambda: FROZEN)
-    assert snap_compare(app, terminal_size=(160, 48), run_before=_wait_for_data)
+    assert snap_compare(demo_app(config, open_demo_store(config)), terminal_size=(160, 48), run_before=_wait_for_data)
 
 
 def test_snapshot_80x24(snap_compare, tmp_path):
     config = config_with(tmp_path)
-    app = TokentapeApp(config, open_demo_store(config), mode="demo", clock=lambda: FROZEN)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_wait_for_data)
+    assert snap_compare(demo_app(config, open_demo_store(config)), terminal_size=(80, 24), run_before=_wait_for_data)
 
 
 async def _wait_for_data(pilot) -> None:
@@ -214,15 +225,11 @@ async def _wait_for_data(pilot) -> None:
     await pilot.pause(0.2)
 
 
-async def test_failed_poll_keeps_last_good_data_and_shows_the_error(upstream, tmp_path):
+async def test_failed_poll_keeps_last_good_data_and_shows_the_error(live, upstream):
     from tests.upstream import Reply
     from widgets.status import StatusLine
 
-    serve_everything(upstream)
-    config = config_with(tmp_path, loopback_config_text(upstream.base_url))
-    store = Store.open(tmp_path / "live.db")
-    store.sync_instruments(config.companies)
-    app = TokentapeApp(config, store, mode="live")
+    app, _ = live
     async with app.run_test(size=(160, 48)) as pilot:
         price = f"{PRICES['0100.HK'][1][-1]:,.2f}"
         await settle(pilot, lambda: price in card_text(app, "0100.HK"), seconds=15)
@@ -234,4 +241,58 @@ async def test_failed_poll_keeps_last_good_data_and_shows_the_error(upstream, tm
         assert "HTTP 503" in status()
         assert price in card_text(app, "0100.HK")  # the last good price stays, with its source and age
         assert "yahoo" in str(app.query_one("#card-0100_HK").border_subtitle)
-    store.close()
+
+
+async def test_opens_on_the_last_screen_then_replaces_it(demo, tmp_path):
+    import threading
+
+    from monitor import screen_cache
+
+    config, store = demo
+    cache_file = tmp_path / "screen.pickle"
+    first = demo_app(config, store, cache_file=cache_file)
+    async with running(first) as pilot:
+        await settle(pilot, lambda: cache_file.exists())
+    cached = screen_cache.load(cache_file)
+    assert cached is not None and any(c.symbol == "0100.HK" and c.price == 297.4 for c in cached.cards)
+
+    release = threading.Event()
+
+    def slow_prepare():
+        release.wait(10)
+        from monitor.dashboard import DashboardLoader
+
+        loader = DashboardLoader(store, config)
+        return store, loader, loader.load()
+
+    app = TokentapeApp(config, mode="demo", clock=lambda: FROZEN, prepare=slow_prepare, cached=cached)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.1)
+        assert "297.40" in card_text(app, "0100.HK")  # painted from the cache, before any database read
+        assert "cached screen" in str(app.query_one("#status").render())
+        release.set()
+        await settle(pilot, lambda: app.dashboard is not None)
+        await settle(pilot, lambda: "DEMO" in str(app.query_one("#status").render()))
+
+
+async def test_a_failing_data_path_exits_2_with_its_reason(demo):
+    from storage import StorageError
+
+    config, _ = demo
+
+    def broken():
+        raise StorageError("/nowhere/t.db: cannot open database")
+
+    app = TokentapeApp(config, mode="read-only", prepare=broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+    assert app.return_code == 2 and "cannot open database" in str(app.prepare_error)
+
+
+def test_an_unreadable_screen_cache_is_ignored(tmp_path):
+    from monitor import screen_cache
+
+    path = tmp_path / "screen.pickle"
+    path.write_bytes(b"\x80\x04 not a pickle")
+    assert screen_cache.load(path) is None
+    assert screen_cache.load(tmp_path / "missing.pickle") is None

@@ -19,7 +19,8 @@ def render_chart(view: ChartView, width: int) -> Text:
     daily_w = min(10, spark_w // 4)
     weekly_w = spark_w - daily_w - 1
     if view.weeks:
-        text.append(f"{'':{name_w}}{view.weeks[0]} … {view.weeks[1]} weekly", style="dim")
+        shown = view.weeks[-weekly_w:]  # the sparkline draws the newest weeks that fit
+        text.append(f"{'':{name_w}}weekly {shown[0]} … {shown[-1]} ({len(shown)} wk)", style="dim")
         text.append("\n")
     for s in view.series:
         text.append(f"{truncate(safe_text(s.maker), name_w - 1):<{name_w}}")
@@ -29,7 +30,7 @@ def render_chart(view: ChartView, width: int) -> Text:
         style = "" if s.d7 is None else "green" if s.d7 > 0 else "red" if s.d7 < 0 else ""
         text.append(f" {fmt_pp(s.d7):>8}", style=style)
         text.append("\n")
-    text.append(truncate("weekly (top 9 + Others per week) · daily · latest day's share, Δ7d", width), style="dim")
+    text.append(truncate("weekly: top 9 models + Others · then daily · share, Δ7d", width), style="dim")
     return text
 
 

@@ -67,7 +67,7 @@ class ChartSeries:
 @dataclass(frozen=True)
 class ChartView:
     series: tuple[ChartSeries, ...]
-    weeks: tuple[str, str] | None
+    weeks: tuple[str, ...]  # every week start, oldest first (the chart shows as many as fit)
     days: tuple[str, str] | None
     caption: str
 
