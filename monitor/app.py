@@ -250,6 +250,9 @@ class TokentapeApp(App):
 
     @on(DashboardReady)
     def on_dashboard_ready(self, message: DashboardReady) -> None:
+        # An age refresh built from an older dashboard must not undo a newer reload that overtook it.
+        if self.dashboard is not None and message.dashboard.generated_at < self.dashboard.generated_at:
+            return
         self.show_dashboard(message.dashboard, message.views)
 
     def show_dashboard(self, dashboard: Dashboard, views: ScreenViews) -> None:

@@ -164,24 +164,34 @@ class Store:
             else:
                 conn.execute("COMMIT")
 
+    def schema_version(self) -> int:
+        """The database's schema version, read without taking any lock (0 for a new file)."""
+        conn = self.conn()
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+            return 0
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
     def migrate(self) -> None:
+        """Bring the schema up to date. A current database is only read: a --read-only dashboard or a
+        snapshot never takes the write lock the collector needs."""
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StorageError(f"{self.path}: database schema v{current} is newer than this tokentape "
+                               f"(v{SCHEMA_VERSION}); upgrade tokentape")
+        if current == SCHEMA_VERSION:
+            return
         conn = self.conn()
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StorageError(f"{self.path}: could not switch to WAL mode (got {mode})")
+        # Only a new or older database pays for importing sqlite-utils (~0.1 s of start-up).
+        import sqlite_utils
+
+        db = sqlite_utils.Database(conn)
         with self.transaction():
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            current = int(row[0]) if row else 0
-            if current > SCHEMA_VERSION:
-                raise StorageError(f"{self.path}: database schema v{current} is newer than this tokentape "
-                                   f"(v{SCHEMA_VERSION}); upgrade tokentape")
-            if current == SCHEMA_VERSION:
-                return
-            # Only a new or older database pays for importing sqlite-utils (~0.1 s of start-up).
-            import sqlite_utils
-
-            db = sqlite_utils.Database(conn)
+            current = self.schema_version()  # again, under the write lock: another process may have migrated
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](db)
                 conn.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?) "

@@ -109,3 +109,16 @@ def test_second_connection_sees_committed_rows(store, tmp_path):
     other = sqlite3.connect(tmp_path / "t.db")
     assert other.execute("SELECT rate FROM fx").fetchone()[0] == 0.128
     other.close()
+
+
+def test_opening_a_current_database_takes_no_write_lock(tmp_path):
+    Store.open(tmp_path / "t.db").close()
+    writer = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a collector mid-write holds the write lock
+    try:
+        reader = Store.open(tmp_path / "t.db", create=False)  # must not wait for, or need, that lock
+        assert reader.schema_version() == SCHEMA_VERSION
+        reader.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
