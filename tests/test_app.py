@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -176,13 +177,15 @@ async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
         await settle(pilot, lambda: app.dashboard is not None)
         await pilot.pause(0.3)
         assert "HKD —" in card_text(app, "2513.HK")
-        # Another process (here: a plain sqlite3 connection) writes a quote and records its poll.
-        other = sqlite3.connect(db)
-        with other:
-            other.execute("INSERT INTO quotes VALUES ('2513.HK', ?, 2100.0, 2050.0, NULL, 'yahoo')", (int(FROZEN),))
-            other.execute("INSERT INTO polls (job, started, finished, ok, error, rows) VALUES ('quotes', ?, ?, 1, NULL, 1)",
-                          (FROZEN, FROZEN))
-        other.close()
+        # Another process writes a quote and records its poll, as `tokentape collect` does.
+        writer = (
+            "import sqlite3, sys\n"
+            "conn = sqlite3.connect(sys.argv[1])\n"
+            "with conn:\n"
+            "    conn.execute(\"INSERT INTO quotes VALUES ('2513.HK', ?, 2100.0, 2050.0, NULL, 'yahoo')\", (int(float(sys.argv[2])),))\n"
+            "    conn.execute(\"INSERT INTO polls (job, started, finished, ok, error, rows) VALUES ('quotes', ?, ?, 1, NULL, 1)\", (float(sys.argv[2]),) * 2)\n"
+        )
+        subprocess.run([sys.executable, "-c", writer, str(db), str(FROZEN)], check=True, timeout=30)
         await settle(pilot, lambda: "2,100.00" in card_text(app, "2513.HK"))
         assert app.collector is None  # a reader never polls
     store.close()

@@ -178,3 +178,18 @@ async def test_recovers_without_restart_after_a_run_of_failures(setup):
     result = await collector.run_job("openrouter_export")
     assert result.ok and result.rows == 153
     assert collector.health["openrouter"].failures == 0
+
+
+@pytest.mark.parametrize("fault", ["timeout", "401", "429 with Retry-After", "500", "truncated", "garbage", "html",
+                                   "empty object"])
+async def test_tencent_fallback_faults_change_nothing(setup, fault):
+    """Yahoo down for HK symbols and Tencent faulty too: nothing stored, both failures named."""
+    upstream, store, collector = setup
+    make_good_answers_differ(upstream, "prices")
+    before = dump(store)
+    upstream.fail_next("/v8/finance/chart/", *[FAULTS["500"]] * 40)
+    upstream.fail_next("/q=", FAULTS[fault])
+    collector.force_due()
+    result = await collector.run_job("quotes")
+    assert not result.ok and "fallback tencent" in result.error
+    assert dump(store) == before
