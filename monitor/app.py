@@ -171,17 +171,27 @@ class TokentapeApp(App):
         else:
             self._start()
 
+    def _from_worker(self, callback: Callable, *args, **kwargs) -> None:
+        """Call into the app from a worker thread, unless the app has stopped meanwhile (thread
+        workers cannot be cancelled, so they may finish during shutdown)."""
+        if not self.is_running:
+            return
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:  # the app stopped between the check and the call
+            pass
+
     @work(thread=True, group="prepare", exit_on_error=False)
     def _prepare_worker(self) -> None:
         try:
             store, loader, dashboard = self.prepare()
         except Exception as exc:  # e.g. the database vanished: the CLI prints one line and exits 2
             self.prepare_error = exc
-            self.call_from_thread(self.exit, None, 2)
+            self._from_worker(self.exit, None, 2)
             return
         self.store, self.loader = store, loader
         self.post_message(DashboardReady(dashboard, self._views_for(dashboard)))
-        self.call_from_thread(self._start, False)
+        self._from_worker(self._start, False)
 
     def _start(self, reload: bool = True) -> None:
         """Everything that needs the store: the first read (unless prepared), jobs or the read-only watcher."""
@@ -239,7 +249,7 @@ class TokentapeApp(App):
                 views = self._views_for(dashboard)
             except Exception as exc:  # keep the last good screen; say what went wrong
                 log.exception("reload failed")
-                self.call_from_thread(self.notify, f"could not read the database: {exc}", severity="error")
+                self._from_worker(self.notify, f"could not read the database: {exc}", severity="error")
                 continue
             self.post_message(DashboardReady(dashboard, views))
 
@@ -256,6 +266,8 @@ class TokentapeApp(App):
         self.show_dashboard(message.dashboard, message.views)
 
     def show_dashboard(self, dashboard: Dashboard, views: ScreenViews) -> None:
+        if not self.is_running:
+            return
         self.dashboard = dashboard
         self.show_views(views)
         if self.cache_file is not None:
@@ -276,7 +288,7 @@ class TokentapeApp(App):
             first = self._seen_poll is None
             self._seen_poll = newest
             if not first:
-                self.call_from_thread(self.request_reload, None)
+                self._from_worker(self.request_reload, None)
 
     # -- rendering ---------------------------------------------------------------------------------
 
@@ -289,6 +301,8 @@ class TokentapeApp(App):
 
     def show_views(self, views: ScreenViews) -> None:
         """Hand each widget its view; widgets whose view did not change do nothing."""
+        if not self.is_running:
+            return  # a worker finished while the app was shutting down: its screen is gone
         self.views = views
         for card in views.cards:
             widget = self.query(f"#{_card_id(card.symbol)}")
@@ -313,6 +327,8 @@ class TokentapeApp(App):
         return next_runs(self.scheduler)
 
     def tick_clock(self) -> None:
+        if not self.is_running:
+            return
         at = datetime.fromtimestamp(self.clock(), UTC)
         clock = at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT")
         markets = tuple(sorted({(c.market, market_state(self.config.markets[c.market], at).state)
@@ -408,10 +424,10 @@ class TokentapeApp(App):
         try:
             folder = export.export_folder(dashboard, root, svg)
         except export.ExportError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            self._from_worker(self.notify, str(exc), severity="error", timeout=10)
             return
         self.last_export = folder
-        self.call_from_thread(self.notify, f"exported to {folder}", timeout=8)
+        self._from_worker(self.notify, f"exported to {folder}", timeout=8)
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

@@ -152,6 +152,8 @@ def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, flo
                 f"interpolated")
     elif mode == "read-only":
         note = f"read-only · {db_path} · refreshed when tokentape collect writes"
+    elif jobs and not any(j.ok for j in jobs) and dash.companies["price"].null_count() == dash.companies.height:
+        note = "no data yet: every upstream failed (see below) · tokentape --demo shows the bundled data offline"
     else:
         note = "" if jobs else "live · first polls running…"
     return StatusView(jobs=tuple(jobs), note=note)
