@@ -41,7 +41,6 @@ def config_30(folder: Path):
 def build(db: Path, config) -> None:
     store = Store.open(db)
     store.sync_instruments(config.companies)
-    conn = store.conn()
     rng = random.Random(7)
     end = date(2026, 10, 7)
     trading = [end - timedelta(d) for d in range(365) if (end - timedelta(d)).weekday() < 5][::-1]

@@ -13,14 +13,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import polars as pl
+
+from monitor.markets import MARKET_ZONES
 
 OTHER = "other"
 UNATTRIBUTED = "unattributed"
 TREND_DAYS = 30
-MARKET_ZONES = {"HK": ZoneInfo("Asia/Hong_Kong"), "US": ZoneInfo("America/New_York")}
 
 
 def maker_bucket(author: pl.Expr, unattributed: Iterable[str]) -> pl.Expr:

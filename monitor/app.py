@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -28,7 +27,7 @@ from textual.widgets import Footer, Input, Static
 
 from monitor import screen_cache
 from monitor.config import Config
-from monitor.markets import market_state
+from monitor.markets import HKT, market_state
 from widgets.cards import CompanyCard
 from widgets.help import HelpScreen, render_help
 from widgets.leaderboard import SORTS, Leaderboard
@@ -43,7 +42,6 @@ if TYPE_CHECKING:  # polars and the store load in a worker, after the first fram
 
 log = logging.getLogger("tokentape.app")
 NARROW = 120
-HKT = ZoneInfo("Asia/Hong_Kong")
 
 
 class PollFinished(Message):
@@ -103,9 +101,9 @@ class TokentapeApp(App):
         self.cache_file = cache_file
         self.loader: DashboardLoader | None = None
         if store is not None:
-            from monitor.dashboard import DashboardLoader
+            from monitor import dashboard  # polars: only when a store is given directly (tests)
 
-            self.loader = DashboardLoader(store, config)
+            self.loader = dashboard.DashboardLoader(store, config)
         self.dashboard: Dashboard | None = None
         self.views: ScreenViews | None = None
         self.currency = config.display_currency
@@ -118,6 +116,7 @@ class TokentapeApp(App):
         self._pending_tables: set[str] = set()
         self._reload_running = False
         self._seen_poll: int | None = None
+        self._watched_markets = sorted({c.market for c in config.companies})  # for the 1 s clock tick
         # SSH-friendly: nothing moves unless data changed.
         self.animation_level = "none"
 
@@ -283,7 +282,7 @@ class TokentapeApp(App):
 
     @work(thread=True, group="watch", exclusive=True, exit_on_error=False)
     def _check_worker(self) -> None:
-        newest, _ = self.store.change_marker()
+        newest = self.store.newest_poll_id()
         if newest != self._seen_poll:
             first = self._seen_poll is None
             self._seen_poll = newest
@@ -331,8 +330,7 @@ class TokentapeApp(App):
             return
         at = datetime.fromtimestamp(self.clock(), UTC)
         clock = at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT")
-        markets = tuple(sorted({(c.market, market_state(self.config.markets[c.market], at).state)
-                                for c in self.config.companies}))
+        markets = tuple((m, market_state(self.config.markets[m], at).state) for m in self._watched_markets)
         views = self.views
         self.query_one(MarketHeader).show(clock, markets, views.data_age if views else "loading…", self.currency,
                                           bool(views and views.demo))

@@ -7,7 +7,7 @@ refresh after one poll costs the reads of that poll's tables plus the (small) an
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
@@ -40,7 +40,6 @@ class Dashboard:
     token_snapshot: str | None
     demo_as_of: float | None = None
     demo_note: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_demo(self) -> bool:
@@ -154,5 +153,4 @@ class DashboardLoader:
             token_snapshot=meta.get("openrouter_snapshot_date"),
             demo_as_of=float(demo_as_of) if demo_as_of else None,
             demo_note=meta.get("demo_note"),
-            meta=meta,
         )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from monitor.config import MarketConfig
 
 OPEN, LUNCH, CLOSED, HOLIDAY = "open", "lunch", "closed", "holiday"
+HKT = ZoneInfo("Asia/Hong_Kong")
+# Where each market's trading dates are taken (HK stocks and Hang Seng indices; US listings).
+MARKET_ZONES = {"HK": HKT, "US": ZoneInfo("America/New_York")}
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,3 @@ def market_state(market: MarketConfig, now: datetime) -> MarketState:
     state = LUNCH if first_start <= clock < last_end else CLOSED
     return MarketState(market.name, state, local)
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

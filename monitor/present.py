@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from monitor.analytics import MARKET_ZONES, OTHER, UNATTRIBUTED
+from monitor.analytics import OTHER, UNATTRIBUTED
 from monitor.config import Config
 from monitor.dashboard import Dashboard
-from monitor.markets import market_state
+from monitor.markets import HKT, MARKET_ZONES, market_state
 from monitor.text import fmt_age
 from widgets.views import (BoardRow, BoardView, CardView, ChartSeries, ChartView, JobStatus, MovesRow, MovesView,
                            ScreenViews, StatusView)
 
-HKT = ZoneInfo("Asia/Hong_Kong")
 DATE_SUFFIX = re.compile(r"-(19|20)\d{6}(?=$|:)")
 STALE_ANY_SECONDS = 4 * 86400  # a price older than a long weekend is stale whatever the calendar says
 
@@ -67,7 +65,7 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
             ipo_price=r["ipo_price"], move_ipo=r["move_ipo"], spark=spark, spark_label=label,
             token_share=r["token_share"], token_share_change_7d=r["token_share_change_7d"],
             token_rank=r["token_rank"], token_date=r["token_date"], source=r["source"],
-            age=coarse_age(age), as_of=f"{as_of} · {coarse_age(age)}" if as_of else None, stale=stale,
+            as_of=f"{as_of} · {coarse_age(age)}" if as_of else None, stale=stale,
         ))
     return cards
 
@@ -96,7 +94,7 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
     age = token_age(dash, now)
     stale = age is not None and age > config.ui.stale_tokens_hours * 3600
     caption = f"OpenRouter export · UTC day {day or '—'} · {coarse_age(age)} old{' STALE' if stale else ''}"
-    return BoardView(mode=mode, rows=tuple(rows), day=day, caption=caption, stale=stale)
+    return BoardView(mode=mode, rows=tuple(rows), caption=caption)
 
 
 def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
@@ -117,13 +115,11 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
     return ChartView(
         series=tuple(series),
         weeks=tuple(w.isoformat() for w in weeks),
-        days=(days[0].isoformat(), days[-1].isoformat()) if days else None,
-        caption="Token share by maker · OpenRouter",
     )
 
 
 def moves_view(dash: Dashboard) -> MovesView:
-    rows = [MovesRow(symbol=r["symbol"], name=r["name"], group=r["group"], price=r["price"], currency=r["currency"],
+    rows = [MovesRow(symbol=r["symbol"], name=r["name"], price=r["price"], currency=r["currency"],
                      change_pct=r["change_pct"], move_5d=r["move_5d"], move_1m=r["move_1m"], move_ytd=r["move_ytd"],
                      move_ipo=r["move_ipo"], market_cap_display=r["market_cap_display"],
                      token_share=r["token_share"])
@@ -131,11 +127,11 @@ def moves_view(dash: Dashboard) -> MovesView:
     for m in dash.medians.iter_rows(named=True):
         if m["group"] == "index":
             continue
-        rows.append(MovesRow(symbol=f"median-{m['group']}", name=f"median {m['group']}", group=m["group"], price=None,
+        rows.append(MovesRow(symbol=f"median-{m['group']}", name=f"median {m['group']}", price=None,
                              currency="", change_pct=m["change_pct"], move_5d=m["move_5d"], move_1m=m["move_1m"],
                              move_ytd=m["move_ytd"], move_ipo=m["move_ipo"], market_cap_display=None,
                              token_share=None))
-    return MovesView(rows=tuple(rows), display_currency=dash.display_currency, caption="Peer moves")
+    return MovesView(rows=tuple(rows), display_currency=dash.display_currency)
 
 
 def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, float | None], db_path: str) -> StatusView:

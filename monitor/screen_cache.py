@@ -18,7 +18,7 @@ import platformdirs
 from monitor.config import APP_NAME
 from widgets.views import ScreenViews
 
-FORMAT = 1
+FORMAT = 2  # bump whenever widgets.views changes shape
 
 
 def cache_path(source: str, config_path: Path) -> Path:

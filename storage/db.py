@@ -328,11 +328,9 @@ class Store:
         schema = {**_schema("polls", ["job", "started", "finished", "ok", "error", "rows"]), "last_ok": pl.Float64}
         return pl.DataFrame(rows, schema=schema, orient="row")
 
-    def change_marker(self) -> tuple[int, int]:
-        """Cheap check for rows another process wrote: (newest poll id, SQLite data_version)."""
-        conn = self.conn()
-        poll = conn.execute("SELECT COALESCE(MAX(id), 0) FROM polls").fetchone()[0]
-        return poll, conn.execute("PRAGMA data_version").fetchone()[0]
+    def newest_poll_id(self) -> int:
+        """Cheap check for rows another process wrote: a collector records a poll after every write."""
+        return self.conn().execute("SELECT COALESCE(MAX(id), 0) FROM polls").fetchone()[0]
 
     def count(self, table: str) -> int:
         return self.conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

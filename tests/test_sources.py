@@ -8,7 +8,7 @@ import pytest
 
 from monitor.sources import BadPayload, NoData, openrouter, tencent, yahoo
 from tests.conftest import shared_fixture
-from tests.payloads import EXPORT_CSV, MANIFEST, TENCENT, WEEKLY, YAHOO, real_yahoo_body
+from tests.payloads import EXPORT_CSV, MANIFEST, TENCENT, WEEKLY, real_yahoo_body
 
 VIEW_DAY = "openrouter/frontend_v1_rankings_models_view-day_2026-09-22.json"
 EXPORTS_INDEX = "openrouter/datasets_exports_index_2026-10-08.json"

@@ -27,8 +27,7 @@ class CardView:
     token_rank: int | None
     token_date: str | None
     source: str | None
-    age: str
-    as_of: str | None
+    as_of: str | None  # e.g. "08-03 close · 66d"
     stale: bool
 
 
@@ -50,9 +49,7 @@ class BoardRow:
 class BoardView:
     mode: str  # "model" or "maker"
     rows: tuple[BoardRow, ...]
-    day: str | None
     caption: str
-    stale: bool
 
 
 @dataclass(frozen=True)
@@ -68,15 +65,12 @@ class ChartSeries:
 class ChartView:
     series: tuple[ChartSeries, ...]
     weeks: tuple[str, ...]  # every week start, oldest first (the chart shows as many as fit)
-    days: tuple[str, str] | None
-    caption: str
 
 
 @dataclass(frozen=True)
 class MovesRow:
     symbol: str
     name: str
-    group: str
     price: float | None
     currency: str
     change_pct: float | None
@@ -92,7 +86,6 @@ class MovesRow:
 class MovesView:
     rows: tuple[MovesRow, ...]
     display_currency: str
-    caption: str
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from monitor.markets import HKT
 from monitor.sources import BadPayload, NoData, get, require
 
 UPSTREAM = "tencent"
 SOURCE = "tencent"
-HKT = ZoneInfo("Asia/Hong_Kong")
 RECORD = re.compile(r'v_(r_hk\d{5})="([^"]*)"')
 
 
