@@ -9,15 +9,17 @@ import sys
 
 import pytest
 
-from monitor.app import PollFinished, TokentapeApp
 from monitor.config import parse_config
 from monitor.demo import open_demo_store
+from monitor.feed import DataFeed
 from monitor.jobs import PollResult
 from storage import Store
 from tests.conftest import ROOT, loopback_config_text, settle
 from tests.payloads import PRICES, serve_everything
+from widgets.app import TokentapeApp
 from widgets.cards import CompanyCard
 from widgets.leaderboard import Leaderboard
+from widgets.messages import PollFinished
 from widgets.peer_moves import PeerMoves
 from widgets.share_chart import ShareChart
 
@@ -36,7 +38,7 @@ def card_text(app, symbol: str) -> str:
 
 
 def demo_app(config, store, **kwargs) -> TokentapeApp:
-    return TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN, **kwargs)
+    return TokentapeApp(config, DataFeed.for_store(store, config, "demo"), clock=lambda: FROZEN, **kwargs)
 
 
 @contextlib.asynccontextmanager
@@ -119,7 +121,7 @@ async def test_remapped_key_works(tmp_path):
     async with running(app) as pilot:
         await pilot.press("m")
         await pilot.pause(0.1)
-        assert app.board_mode == "model"
+        assert app.dashboard_screen.board_mode == "model"
         await pilot.press("v")
         await settle(pilot, lambda: app.query_one(Leaderboard).view.mode == "maker")
         assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "DeepSeek"
@@ -155,7 +157,7 @@ async def test_currency_switch_changes_display_market_cap(demo):
 
 async def test_help_screen_lists_bindings_and_log_file(demo, tmp_path):
     config, store = demo
-    app = TokentapeApp(config, store, mode="demo", clock=lambda: FROZEN, log_file=tmp_path / "tokentape.log")
+    app = demo_app(config, store, log_file=tmp_path / "tokentape.log")
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause(0.1)
@@ -172,7 +174,7 @@ async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
     db = tmp_path / "shared.db"
     store = Store.open(db)
     store.sync_instruments(config.companies)
-    app = TokentapeApp(config, store, mode="read-only", clock=lambda: FROZEN)
+    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.dashboard is not None)
         await pilot.pause(0.3)
@@ -187,7 +189,7 @@ async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
         )
         subprocess.run([sys.executable, "-c", writer, str(db), str(FROZEN)], check=True, timeout=30)
         await settle(pilot, lambda: "2,100.00" in card_text(app, "2513.HK"))
-        assert app.collector is None  # a reader never polls
+        assert app.feed.collector is None  # a reader never polls
     store.close()
 
 
@@ -198,7 +200,7 @@ def live(upstream, tmp_path):
     config = config_with(tmp_path, loopback_config_text(upstream.base_url))
     store = Store.open(tmp_path / "live.db")
     store.sync_instruments(config.companies)
-    yield TokentapeApp(config, store, mode="live"), store
+    yield TokentapeApp(config, DataFeed.for_store(store, config, "live")), store
     store.close()
 
 
@@ -249,26 +251,24 @@ async def test_failed_poll_keeps_last_good_data_and_shows_the_error(live, upstre
 async def test_opens_on_the_last_screen_then_replaces_it(demo, tmp_path):
     import threading
 
-    from monitor import screen_cache
+    from widgets import screen_cache
 
     config, store = demo
-    cache_file = tmp_path / "screen.pickle"
+    cache_file = tmp_path / "cache" / "screen.json"
     first = demo_app(config, store, cache_file=cache_file)
     async with running(first) as pilot:
         await settle(pilot, lambda: cache_file.exists())
     cached = screen_cache.load(cache_file)
     assert cached is not None and any(c.symbol == "0100.HK" and c.price == 297.4 for c in cached.cards)
+    assert cache_file.stat().st_mode & 0o777 == 0o600 and cache_file.parent.stat().st_mode & 0o777 == 0o700
 
     release = threading.Event()
 
-    def slow_prepare():
+    def slow_open():
         release.wait(10)
-        from monitor.dashboard import DashboardLoader
+        return store
 
-        loader = DashboardLoader(store, config)
-        return store, loader, loader.load()
-
-    app = TokentapeApp(config, mode="demo", clock=lambda: FROZEN, prepare=slow_prepare, cached=cached)
+    app = TokentapeApp(config, DataFeed(config, "demo", slow_open), clock=lambda: FROZEN, cache_file=cache_file)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.1)
         assert "297.40" in card_text(app, "0100.HK")  # painted from the cache, before any database read
@@ -286,16 +286,36 @@ async def test_a_failing_data_path_exits_2_with_its_reason(demo):
     def broken():
         raise StorageError("/nowhere/t.db: cannot open database")
 
-    app = TokentapeApp(config, mode="read-only", prepare=broken)
+    app = TokentapeApp(config, DataFeed(config, "read-only", broken))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.5)
-    assert app.return_code == 2 and "cannot open database" in str(app.prepare_error)
+        await settle(pilot, lambda: app.open_error is not None)
+    assert app.return_code == 2 and "cannot open database" in str(app.open_error)
 
 
-def test_an_unreadable_screen_cache_is_ignored(tmp_path):
-    from monitor import screen_cache
+class _WritesAFileWhenUnpickled:
+    """A pickle payload that would create `marker` if anything unpickled it."""
 
-    path = tmp_path / "screen.pickle"
-    path.write_bytes(b"\x80\x04 not a pickle")
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_hostile_or_broken_screen_cache_is_ignored_never_executed(tmp_path, demo):
+    import pickle
+
+    from widgets import screen_cache
+
+    marker = tmp_path / "executed"
+    path = tmp_path / "screen.json"
+    path.write_bytes(pickle.dumps(_WritesAFileWhenUnpickled(marker)))
     assert screen_cache.load(path) is None
-    assert screen_cache.load(tmp_path / "missing.pickle") is None
+    assert not marker.exists()
+    path.write_bytes(b"\x80\x04 not json")
+    assert screen_cache.load(path) is None
+    path.write_text('{"format": 3, "views": {"cards": "not a tuple"}}')
+    assert screen_cache.load(path) is None
+    path.write_text('{"format": 2, "views": {}}')  # an older tokentape's file
+    assert screen_cache.load(path) is None
+    assert screen_cache.load(tmp_path / "missing.json") is None

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from monitor import export
-from monitor.app import TokentapeApp
+from monitor.feed import DataFeed
+from widgets.app import TokentapeApp
 from monitor.config import parse_config
 from monitor.dashboard import DashboardLoader
 from monitor.sources import openrouter
@@ -85,7 +86,7 @@ def test_every_export_format_shows_hostile_names_literally(hostile_store, tmp_pa
 
 async def test_dashboard_shows_hostile_names_literally(hostile_store):
     config, store = hostile_store
-    app = TokentapeApp(config, store, mode="read-only", clock=time.time)
+    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=time.time)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.query_one(Leaderboard).row_count > 0)
         board = app.query_one(Leaderboard)

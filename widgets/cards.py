@@ -3,7 +3,10 @@ the company's makers' OpenRouter token share. Renders a CardView; never fetches.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from monitor.text import fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, sparkline, truncate
@@ -64,7 +67,7 @@ def card_subtitle(card: CardView) -> Text:
 
 
 class CompanyCard(Static):
-    """One company. `show()` repaints only when the view differs from the one on screen."""
+    """One company. Setting `view` to a view equal to the one shown does nothing (reactive equality)."""
 
     DEFAULT_CSS = """
     CompanyCard { width: 40; height: 7; border: round $secondary; padding: 0 1; }
@@ -72,20 +75,19 @@ class CompanyCard(Static):
     CompanyCard.-stale { border: round $error; }
     """
 
-    def __init__(self, symbol: str, **kwargs):
+    view: reactive[CardView | None] = reactive(None, layout=False, init=False)
+
+    def __init__(self, symbol: str, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.symbol = symbol
-        self.view: CardView | None = None
         self.renders = 0
 
-    def show(self, card: CardView) -> bool:
-        if card == self.view:
-            return False
-        self.view = card
+    def watch_view(self, card: CardView | None) -> None:
+        if card is None:
+            return
         self.renders += 1
         self.border_title = Text(truncate(f"{safe_text(card.name)} {card.symbol}", 30), style="bold")
         self.border_subtitle = card_subtitle(card)
         self.set_class(card.group == "core", "-core")
         self.set_class(card.stale, "-stale")
         self.update(render_card(card))
-        return True

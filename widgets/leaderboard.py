@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from monitor.text import fmt_big, fmt_pp, fmt_share, safe_text, sparkline, truncate
@@ -41,17 +44,21 @@ def visible_rows(view: BoardView, sort: str, needle: str) -> list[BoardRow]:
     return rows
 
 
-class Leaderboard(DataTable):
+class Leaderboard(DataTable[Text]):
+    """The board redraws once per distinct (view, sort, filter, compact): setting any of them to the value it
+    already has does nothing."""
+
     DEFAULT_CSS = "Leaderboard { height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    view: reactive[BoardView | None] = reactive(None, init=False)
+    sort: reactive[str] = reactive("rank", init=False)
+    needle: reactive[str] = reactive("", init=False)
+    compact: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.view: BoardView | None = None
-        self.sort = "rank"
-        self.needle = ""
-        self._shown: tuple | None = None
+        self._shown: tuple[object, ...] | None = None
         self.renders = 0
-        self.compact = False
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -60,22 +67,26 @@ class Leaderboard(DataTable):
         for label, width in COMPACT if self.compact else COLUMNS:
             self.add_column(label, width=width, key=label)
 
-    def set_compact(self, compact: bool) -> None:
-        if compact != self.compact:
-            self.compact = compact
-            self.clear(columns=True)
-            self._add_columns()
-            self._shown = None
-            if self.view is not None:
-                self.show(self.view)
+    def watch_compact(self) -> None:
+        self.clear(columns=True)
+        self._add_columns()
+        self._shown = None
+        self._redraw()
 
-    def show(self, view: BoardView, sort: str | None = None, needle: str | None = None) -> bool:
-        self.view = view
-        self.sort = sort or self.sort
-        self.needle = self.needle if needle is None else needle
-        key = (view, self.sort, self.needle)
-        if key == self._shown:
-            return False
+    def watch_view(self) -> None:
+        self._redraw()
+
+    def watch_sort(self) -> None:
+        self._redraw()
+
+    def watch_needle(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        view = self.view
+        key = (view, self.sort, self.needle, self.compact)
+        if view is None or key == self._shown:
+            return
         self._shown = key
         self.renders += 1
         columns = dict(COMPACT if self.compact else COLUMNS)
@@ -94,11 +105,10 @@ class Leaderboard(DataTable):
                 "trend": Text(sparkline(row.trend, columns.get("trend", 0)), style="cyan"),
             }
             self.add_row(*(cells[label] for label in columns), key=row.key)
-        return True
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """Clicking a column header sorts by it (rank, share, Δ1d, Δ7d)."""
         by_label = {"#": "rank", "share": "share", "Δ1d": "d1", "Δ7d": "d7"}
         sort = by_label.get(str(event.label))
-        if sort and self.view is not None:
-            self.show(self.view, sort=sort)
+        if sort:
+            self.sort = sort

@@ -3,7 +3,10 @@ Renders a MovesView; never fetches."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from monitor.text import fmt_big, fmt_pct, fmt_price, fmt_share, safe_text, truncate
@@ -21,19 +24,19 @@ def _pct(value: float | None) -> Text:
 class PeerMoves(DataTable):
     DEFAULT_CSS = "PeerMoves { height: auto; max-height: 18; }"
 
-    def __init__(self, **kwargs):
+    view: reactive[MovesView | None] = reactive(None, init=False)
+
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.view: MovesView | None = None
         self.renders = 0
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
             self.add_column(label, width=width, key=label)
 
-    def show(self, view: MovesView) -> bool:
-        if view == self.view:
-            return False
-        self.view = view
+    def watch_view(self, view: MovesView | None) -> None:
+        if view is None:
+            return
         self.renders += 1
         self.columns[self.ordered_columns[8].key].label = Text(f"mcap {view.display_currency}")
         self.clear()
@@ -48,4 +51,3 @@ class PeerMoves(DataTable):
                 Text(fmt_share(row.token_share), justify="right"),
                 key=row.symbol,
             )
-        return True

@@ -3,7 +3,10 @@ Plain Unicode blocks: cheap over SSH and readable at 80 columns. Renders a Chart
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from monitor.text import fmt_pp, fmt_share, safe_text, sparkline, truncate
@@ -37,18 +40,15 @@ def render_chart(view: ChartView, width: int) -> Text:
 class ShareChart(Static):
     DEFAULT_CSS = "ShareChart { height: auto; }"
 
-    def __init__(self, **kwargs):
+    view: reactive[ChartView | None] = reactive(None, init=False)
+
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
-        self.view: ChartView | None = None
         self.renders = 0
 
-    def show(self, view: ChartView) -> bool:
-        if view == self.view:
-            return False
-        self.view = view
+    def watch_view(self, view: ChartView | None) -> None:
         self.renders += 1
         self.refresh_chart()
-        return True
 
     def refresh_chart(self) -> None:
         if self.view is not None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from monitor.text import safe_text, truncate
@@ -25,21 +29,27 @@ def render_header(clock: str, markets: tuple[tuple[str, str], ...], data: str, c
     return text
 
 
+@dataclass(frozen=True)
+class HeaderView:
+    clock: str
+    markets: tuple[tuple[str, str], ...]  # (market, state)
+    data: str
+    currency: str
+    demo: bool
+
+
 class MarketHeader(Static):
     DEFAULT_CSS = "MarketHeader { height: 1; background: $panel; }"
 
-    def __init__(self, **kwargs):
-        super().__init__("", **kwargs)
-        self.shown: tuple | None = None
+    view: reactive[HeaderView | None] = reactive(None, layout=False, init=False)
 
-    def show(self, clock: str, markets: tuple[tuple[str, str], ...], data: str, currency: str, demo: bool) -> bool:
-        key = (clock, markets, data, currency, demo)
-        if key == self.shown:
-            return False
-        self.shown = key
-        # One line of fixed height: the clock tick never changes the layout, so skip the relayout.
-        self.update(render_header(*key), layout=False)
-        return True
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+
+    def watch_view(self, view: HeaderView | None) -> None:
+        if view is not None:
+            # One line of fixed height: the clock tick never changes the layout, so skip the relayout.
+            self.update(render_header(view.clock, view.markets, view.data, view.currency, view.demo), layout=False)
 
 
 def render_status(view: StatusView, width: int) -> Text:
@@ -63,13 +73,11 @@ def render_status(view: StatusView, width: int) -> Text:
 class StatusLine(Static):
     DEFAULT_CSS = "StatusLine { height: auto; max-height: 3; background: $panel; }"
 
-    def __init__(self, **kwargs):
-        super().__init__("", **kwargs)
-        self.view: StatusView | None = None
+    view: reactive[StatusView | None] = reactive(None, init=False)
 
-    def show(self, view: StatusView) -> bool:
-        if view == self.view:
-            return False
-        self.view = view
-        self.update(render_status(view, self.size.width or 80))
-        return True
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+
+    def watch_view(self, view: StatusView | None) -> None:
+        if view is not None:
+            self.update(render_status(view, self.size.width or 80))

@@ -1,19 +1,23 @@
-"""Dashboard -> the immutable views the widgets render. Pure: no I/O, no Textual; `now` is passed in."""
+"""View-models: a Dashboard (the engine's polars frames) -> the immutable views the panels render.
+
+Pure: no I/O, no Textual, and no polars import (it only walks the frames it is given), so the app can
+import this module before polars has loaded. `now` is passed in.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from monitor.analytics import OTHER, UNATTRIBUTED
 from monitor.config import Config
-from monitor.dashboard import Dashboard
 from monitor.markets import HKT, MARKET_ZONES, market_state
 from monitor.text import fmt_age
 from widgets.views import (BoardRow, BoardView, CardView, ChartSeries, ChartView, JobStatus, MovesRow, MovesView,
                            ScreenViews, StatusView)
+
+if TYPE_CHECKING:
+    from monitor.dashboard import Dashboard
 
 DATE_SUFFIX = re.compile(r"-(19|20)\d{6}(?=$|:)")
 STALE_ANY_SECONDS = 4 * 86400  # a price older than a long weekend is stale whatever the calendar says
@@ -98,24 +102,26 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
 
 
 def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
-    latest = dash.makers.sort("share", descending=True)
-    chosen = latest["maker_id"].to_list()[:top]
-    weekly = dash.maker_weekly
-    weeks = sorted(set(weekly["week"].to_list())) if not weekly.is_empty() else []
-    days = sorted(set(dash.maker_history["date"].to_list())) if not dash.maker_history.is_empty() else []
+    """The `top` makers of the latest day, each with its weekly and daily share series."""
+    from monitor.analytics import OTHER, UNATTRIBUTED  # polars is loaded by now: a Dashboard exists
+    latest = sorted(dash.makers.iter_rows(named=True), key=lambda r: -(r["share"] or 0.0))[:top]
+    weekly: dict[str, dict[object, float]] = {}
+    for week, maker_id, share in dash.maker_weekly.select("week", "maker_id", "share").iter_rows():
+        weekly.setdefault(maker_id, {})[week] = share
+    daily: dict[str, dict[object, float]] = {}
+    for day, maker_id, share in dash.maker_history.select("date", "maker_id", "share").iter_rows():
+        daily.setdefault(maker_id, {})[day] = share
+    weeks = sorted({w for by_week in weekly.values() for w in by_week})
+    days = sorted({d for by_day in daily.values() for d in by_day})
     series = []
-    for maker_id in chosen:
-        row = latest.filter(pl.col("maker_id") == maker_id).row(0, named=True)
-        by_week = dict(weekly.filter(pl.col("maker_id") == maker_id).select("week", "share").iter_rows())
-        by_day = dict(dash.maker_history.filter(pl.col("maker_id") == maker_id).select("date", "share").iter_rows())
-        name = {OTHER: "other", UNATTRIBUTED: "unattributed"}.get(maker_id, row["maker"])
-        series.append(ChartSeries(maker=name, weekly=tuple(by_week.get(w, 0.0) for w in weeks),
+    for row in latest:
+        maker_id = row["maker_id"]
+        by_week, by_day = weekly.get(maker_id, {}), daily.get(maker_id, {})
+        series.append(ChartSeries(maker={OTHER: "other", UNATTRIBUTED: "unattributed"}.get(maker_id, row["maker"]),
+                                  weekly=tuple(by_week.get(w, 0.0) for w in weeks),
                                   daily=tuple(by_day[d] for d in days if d in by_day), latest=row["share"],
                                   d7=row["d_share_7d"]))
-    return ChartView(
-        series=tuple(series),
-        weeks=tuple(w.isoformat() for w in weeks),
-    )
+    return ChartView(series=tuple(series), weeks=tuple(w.isoformat() for w in weeks))  # type: ignore[attr-defined]
 
 
 def moves_view(dash: Dashboard) -> MovesView:

@@ -1,0 +1,165 @@
+"""What a dashboard needs from the engine, behind one object, with no Textual in it.
+
+A `DataFeed` opens the store, computes Dashboards, and in live mode runs the collector's jobs; in
+read-only mode it notices rows another process wrote. The Textual app (widgets/app.py) only calls it
+from workers and renders what comes back, so the whole data path can be driven and tested headless.
+
+Start-up is one sequence: `start_opening()` begins opening the store and computing the first
+Dashboard in a thread as early as the CLI can call it (while Textual is still importing), and
+`first_dashboard()` waits for that same work. Reload requests that arrive while one runs are merged
+(`request` / `take_request`), so a burst of polls costs one re-read of the union of their tables.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Literal
+
+from monitor.config import Config
+
+if TYPE_CHECKING:  # polars, httpx and the store load in a thread, after Textual has started importing
+    import httpx
+
+    from monitor.dashboard import Dashboard, DashboardLoader
+    from monitor.jobs import Collector, PollResult
+    from storage import Store
+
+Mode = Literal["live", "read-only", "demo"]
+ALL_TABLES: None = None  # a reload of `None` tables re-reads everything
+
+
+class DataFeed:
+    def __init__(self, config: Config, mode: Mode, open_store: Callable[[], Store],
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self.mode: Mode = mode
+        self._open_store = open_store
+        self._transport = transport
+        self.store: Store | None = None
+        self.loader: DashboardLoader | None = None
+        self.collector: Collector | None = None
+        self._scheduler: object | None = None
+        self._opening: Future[Dashboard] | None = None
+        self._open_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending_all = False
+        self._pending: set[str] = set()
+        self._dirty = False  # a request with no tables still recomputes (e.g. another display currency)
+        self._reloading = False
+        self._seen_poll: int | None = None
+
+    @classmethod
+    def for_store(cls, store: Store, config: Config, mode: Mode = "demo",
+                  transport: httpx.AsyncBaseTransport | None = None) -> DataFeed:
+        """A feed over a store that is already open (tests, benchmarks)."""
+        return cls(config, mode, lambda: store, transport)
+
+    # -- start-up ------------------------------------------------------------------------------------
+
+    def start_opening(self) -> None:
+        """Begin opening the store and computing the first Dashboard in a background thread."""
+        with self._open_lock:
+            if self._opening is None:
+                pool = ThreadPoolExecutor(1, thread_name_prefix="tokentape-open")
+                self._opening = pool.submit(self._open)
+                pool.shutdown(wait=False)
+
+    def first_dashboard(self) -> Dashboard:
+        """The first Dashboard; raises what opening raised (e.g. StorageError, a one-line reason)."""
+        self.start_opening()
+        assert self._opening is not None
+        return self._opening.result()
+
+    def _open(self) -> Dashboard:
+        from monitor.dashboard import DashboardLoader
+
+        store = self._open_store()
+        if self.mode == "live":
+            store.sync_instruments(self.config.companies)
+        self.store, self.loader = store, DashboardLoader(store, self.config)
+        if self.mode == "read-only":
+            self._seen_poll = store.newest_poll_id()
+        return self.loader.load()
+
+    # -- reloads ---------------------------------------------------------------------------------------
+
+    def request(self, tables: set[str] | frozenset[str] | None) -> bool:
+        """Queue a re-read of `tables` (None: all). True when the caller should start a reload worker;
+        False when one is already running and will pick this request up."""
+        if self.loader is None:
+            return False  # still opening: the first Dashboard will be the newest anyway
+        with self._pending_lock:
+            self._dirty = True
+            if tables is None:
+                self._pending_all = True
+            else:
+                self._pending |= tables
+            if self._reloading:
+                return False
+            self._reloading = True
+            return True
+
+    def take_request(self) -> tuple[bool, set[str] | None]:
+        """(True, tables) for the next merged request, or (False, None) once none is left: the worker stops."""
+        with self._pending_lock:
+            if not self._dirty:
+                self._reloading = False
+                return False, None
+            tables = None if self._pending_all else set(self._pending)
+            self._pending_all, self._pending, self._dirty = False, set(), False
+            return True, tables
+
+    def reload(self, tables: set[str] | None, display_currency: str) -> Dashboard:
+        assert self.loader is not None, "first_dashboard() has not finished"
+        return self.loader.load(tables, display_currency)
+
+    def has_new_rows(self) -> bool:
+        """Read-only mode: a collector elsewhere records a poll after every write; a new poll id means news."""
+        if self.store is None:
+            return False
+        newest = self.store.newest_poll_id()
+        if newest == self._seen_poll:
+            return False
+        self._seen_poll = newest
+        return True
+
+    # -- live polling --------------------------------------------------------------------------------
+
+    def start_polling(self, on_result: Callable[[PollResult], None]) -> None:
+        """Live mode: every job at once, then on its cadence. Must run on the event loop (APScheduler 3)."""
+        if self.mode != "live" or self.store is None or self.collector is not None:
+            return
+        from monitor.jobs import Collector, build_scheduler
+
+        self.collector = Collector(self.config, self.store, transport=self._transport)
+        self.collector.listeners.append(on_result)
+        scheduler = build_scheduler(self.collector)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def poll_all_now(self) -> list[str]:
+        """The refresh key: every symbol due, and the job names to run now (empty unless live)."""
+        if self.collector is None:
+            return []
+        self.collector.force_due()
+        return self.collector.enabled_jobs()
+
+    def next_runs(self) -> dict[str, float | None]:
+        if self._scheduler is None:
+            return {}
+        from monitor.jobs import next_runs
+
+        return next_runs(self._scheduler)
+
+    async def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+            self._scheduler = None
+        if self.collector is not None:
+            await self.collector.aclose()
+
+    def close_store(self) -> None:
+        if self.store is not None:
+            self.store.close()

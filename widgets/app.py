@@ -1,0 +1,255 @@
+"""The Textual app: one start-up sequence, one owner of what is on screen, and the keys.
+
+Start-up, in order: (1) the last screen from the cache, if any, painted at once and marked cached;
+(2) the first Dashboard from the database — the DataFeed began computing it in a thread before
+Textual finished importing — which replaces it; (3) live jobs (live mode) or the watch for another
+process's writes (read-only mode). Afterwards a job's result (`PollFinished`) asks the feed to
+re-read only the tables that changed, in a worker thread (SQLite and polars never run on the UI
+loop); the worker posts `DashboardReady`; the app sets the screen's `views`, and each panel repaints
+only if its part changed. Reload requests that arrive while a reload runs merge into the next one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from monitor.config import Config
+from monitor.feed import DataFeed
+from monitor.markets import HKT
+from widgets import screen_cache
+from widgets.dashboard import DashboardScreen
+from widgets.help import HelpScreen, render_help
+from widgets.messages import DashboardReady, PollFinished
+from widgets.views import ScreenViews, StatusView
+
+if TYPE_CHECKING:
+    from monitor.dashboard import Dashboard
+
+log = logging.getLogger("tokentape.app")
+
+
+def cache_file_for(source: str, config_path: Path) -> Path:
+    """The screen cache of one database (or "demo") and config file."""
+    return screen_cache.cache_path(source, config_path)
+
+
+class TokentapeApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "tokentape"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: list[BindingType] = [
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Poll every upstream now"),
+        Binding("e", "export", "Export", id="export", tooltip="Write the screen (SVG), CSV and JSON to a folder"),
+        Binding("c", "currency", "Currency", id="currency", tooltip="Switch the display currency"),
+        Binding("m", "view", "Model/Maker", id="view", tooltip="Leaderboard by model or by maker"),
+        Binding("s", "sort", "Sort", id="sort", tooltip="Sort the leaderboard by rank, share, Δ1d or Δ7d"),
+        Binding("tab", "next_panel", "Next panel", id="next_panel", tooltip="Move to the next panel"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the leaderboard by model or maker"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys, config and log file"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit tokentape"),
+    ]
+
+    def __init__(self, config: Config, feed: DataFeed, *, log_file: Path | None = None,
+                 clock: Callable[[], float] = time.time, cache_file: Path | None = None) -> None:
+        """`cache_file`: where the last screen is kept (see `cache_file_for`); None keeps none."""
+        super().__init__()
+        self.config = config
+        self.feed = feed
+        self.log_file = log_file
+        self.clock = clock
+        self.cache_file = cache_file
+        self.cached = screen_cache.load(cache_file) if cache_file is not None else None
+        self.open_error: Exception | None = None
+        self.dashboard: Dashboard | None = None
+        self.currency = config.display_currency
+        self.last_export: Path | None = None
+        self.animation_level = "none"  # SSH-friendly: nothing moves unless data changed
+
+    @property
+    def mode(self) -> str:
+        return self.feed.mode
+
+    @property
+    def dashboard_screen(self) -> DashboardScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, DashboardScreen)
+        return screen
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DashboardScreen(self.config, self.clock)
+
+    # -- start-up: cached screen -> database -> live jobs ----------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.config.keys)
+        if self.cached is not None:
+            made = datetime.fromtimestamp(self.cached.made_at, UTC).astimezone(HKT).strftime("%H:%M HKT")
+            note = f"cached screen from {made} · reading the database…"
+            self.dashboard_screen.views = dataclasses.replace(self.cached, status=StatusView((), note))
+        # Ages on cards and in the status line are shown in whole minutes: a 30 s refresh is enough.
+        self.set_interval(30.0, self._age_worker)
+        self._open_worker()
+
+    @work(thread=True, group="open", exit_on_error=False)
+    def _open_worker(self) -> None:
+        try:
+            dashboard = self.feed.first_dashboard()
+        except Exception as exc:  # e.g. the database vanished: the CLI prints one line and exits 2
+            self.open_error = exc
+            self._from_worker(self.exit, None, 2)
+            return
+        self.post_message(DashboardReady(dashboard, self._views_for(dashboard)))
+        self._from_worker(self._start_updates)
+
+    def _start_updates(self) -> None:
+        if self.mode == "live":
+            self.feed.start_polling(lambda result: self.post_message(PollFinished(result)))
+        elif self.mode == "read-only":
+            self.set_interval(self.config.ui.read_only_check_seconds, self._watch_worker)
+
+    def _from_worker(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Call into the app from a worker thread, unless the app has stopped meanwhile (thread
+        workers cannot be cancelled, so they may finish during shutdown)."""
+        if self.is_running:
+            try:
+                self.call_from_thread(callback, *args, **kwargs)
+            except RuntimeError:  # the app stopped between the check and the call
+                pass
+
+    async def on_unmount(self) -> None:
+        await self.feed.close()
+
+    # -- data ----------------------------------------------------------------------------------------
+
+    def request_reload(self, tables: Iterable[str] | None = None) -> None:
+        """Re-read `tables` (None: everything; empty: recompute only) off the UI loop."""
+        if self.feed.request(None if tables is None else set(tables)):
+            self._reload_worker()
+
+    @work(thread=True, group="reload", exit_on_error=False)
+    def _reload_worker(self) -> None:
+        while True:
+            more, tables = self.feed.take_request()
+            if not more:
+                return
+            try:
+                dashboard = self.feed.reload(tables, self.currency)
+                views = self._views_for(dashboard)
+            except Exception as exc:  # keep the last good screen; say what went wrong
+                log.exception("reload failed")
+                self._from_worker(self.notify, f"could not read the database: {exc}", severity="error", markup=False)
+                continue
+            self.post_message(DashboardReady(dashboard, views))
+
+    @work(thread=True, group="watch", exclusive=True, exit_on_error=False)
+    def _watch_worker(self) -> None:
+        if self.feed.has_new_rows():
+            self._from_worker(self.request_reload, None)
+
+    @work(thread=True, group="ages", exclusive=True, exit_on_error=False)
+    def _age_worker(self) -> None:
+        """Ages and stale marks depend on the clock only: rebuild the views, not the analytics."""
+        if self.dashboard is not None:
+            self.post_message(DashboardReady(self.dashboard, self._views_for(self.dashboard)))
+
+    def _views_for(self, dashboard: Dashboard) -> ScreenViews:
+        """Dashboard -> plain views: runs in worker threads, not on the UI loop."""
+        from widgets.viewmodels import screen_views
+
+        db_path = str(self.feed.store.path) if self.feed.store is not None else ""
+        return screen_views(dashboard, self.config, self.clock(), self.mode, self.feed.next_runs(), db_path)
+
+    @on(PollFinished)
+    def _on_poll_finished(self, message: PollFinished) -> None:
+        # polls always changed (the status line); data tables only when rows changed.
+        self.request_reload(message.result.changed | {"polls"})
+
+    @on(DashboardReady)
+    def _on_dashboard_ready(self, message: DashboardReady) -> None:
+        # An age refresh built from an older dashboard must not undo a newer reload that overtook it.
+        if not self.is_running or (self.dashboard and message.dashboard.generated_at < self.dashboard.generated_at):
+            return
+        self.dashboard = message.dashboard
+        self.dashboard_screen.views = message.views
+        if self.cache_file is not None:
+            self._save_screen(message.views)
+
+    @work(thread=True, group="cache", exclusive=True, exit_on_error=False)
+    def _save_screen(self, views: ScreenViews) -> None:
+        if self.cache_file is not None:
+            screen_cache.save(self.cache_file, views)
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        jobs = self.feed.poll_all_now()
+        if not jobs or self.feed.collector is None:
+            self.notify("demo and read-only modes do not poll" if self.mode != "live" else "starting…")
+            self.request_reload()
+            return
+        self.notify("polling every upstream…")
+        for job in jobs:
+            self.run_worker(self.feed.collector.run_job(job), group=f"refresh-{job}", exit_on_error=False)
+
+    def action_currency(self) -> None:
+        options = self.config.display_currencies
+        index = options.index(self.currency) + 1 if self.currency in options else 0
+        self.currency = self.dashboard_screen.currency = options[index % len(options)]
+        self.request_reload(())  # recompute only: no table needs re-reading
+
+    def action_view(self) -> None:
+        self.dashboard_screen.toggle_board_mode()
+
+    def action_sort(self) -> None:
+        self.dashboard_screen.next_sort()
+
+    def action_next_panel(self) -> None:
+        self.dashboard_screen.next_panel()
+
+    def action_filter(self) -> None:
+        self.dashboard_screen.open_filter()
+
+    def action_help(self) -> None:
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
+        rows = [(str(b.id), self.config.keys.get(str(b.id), b.key), b.description) for b in bindings]
+        attribution = self.dashboard.attribution if self.dashboard else ""
+        self.push_screen(HelpScreen(render_help(rows, str(self.log_file or "—"), str(self.config.path), attribution)))
+
+    def action_export(self) -> None:
+        if self.dashboard is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        self._export_worker(self.dashboard, self.export_screenshot(title="tokentape"))
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export_worker(self, dashboard: Dashboard, svg: str) -> None:
+        from monitor import export
+
+        export_dir = self.config.ui.export_dir
+        root = Path(export_dir).expanduser() if export_dir else Path.home() / "tokentape-exports"
+        try:
+            folder = export.export_folder(dashboard, root, svg)
+        except export.ExportError as exc:
+            self._from_worker(self.notify, str(exc), severity="error", timeout=10, markup=False)
+            return
+        self.last_export = folder
+        self._from_worker(self.notify, f"exported to {folder}", timeout=8, markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.id not in (None, "quit"):
+                key = self.config.keys.get(binding.id, binding.key)
+                yield SystemCommand(f"{binding.description} ({key})", binding.tooltip,
+                                    lambda action=binding.action: self.run_action(action))
