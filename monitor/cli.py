@@ -16,14 +16,10 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import platformdirs
 
 from monitor.config import APP_NAME, Config, ConfigError, load_config
-
-if TYPE_CHECKING:
-    from storage import Store
 
 log = logging.getLogger("tokentape")
 EXIT_USAGE = 2
@@ -156,17 +152,16 @@ def _dashboard(config: Config, args: argparse.Namespace) -> int:
 
     mode: Mode = "demo" if args.demo else "read-only" if args.read_only else "live"
     db_path = database_path(config, args.db)
+    feed = DataFeed.for_database(config, mode, db_path)
+    # The first screen is computed by a second process on the other core while this one imports
+    # Textual: each import holds the GIL for ~0.3 s, so one process would pay for both in turn.
+    from widgets.first_screen import FirstScreen
 
-    def open_store() -> Store:
-        return _demo_store(config) if args.demo else _open_store(db_path, create=mode == "live")
-
-    feed = DataFeed(config, mode, open_store)
-    # Open the store and compute the first screen in a thread while Textual imports: both take ~0.3 s.
-    feed.start_opening()
+    first_screen = FirstScreen(config.path, mode, db_path)
     from widgets.app import TokentapeApp, cache_file_for
 
     cache_file = cache_file_for("demo" if args.demo else str(db_path.resolve()), config.path)
-    app = TokentapeApp(config, feed, log_file=log_path(), cache_file=cache_file)
+    app = TokentapeApp(config, feed, log_file=log_path(), cache_file=cache_file, first_screen=first_screen)
     try:
         app.run()
     finally:
@@ -183,11 +178,11 @@ def _collect(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _collect_async(config: Config, store, once: bool) -> int:
-    from monitor.jobs import Collector, build_scheduler
+    from monitor.jobs import Collector, PollResult, build_scheduler
 
     collector = Collector(config, store)
 
-    def report(result) -> None:
+    def report(result: PollResult) -> None:
         status = "ok" if result.ok else f"FAILED: {result.error}"
         print(f"{datetime.now(UTC):%H:%M:%SZ} {result.job}: {status} ({result.rows} rows changed, "
               f"{result.finished - result.started:.2f} s)", file=sys.stderr)
@@ -240,10 +235,9 @@ async def _backfill(config: Config, args: argparse.Namespace) -> int:
     try:
         show = _progress("daily prices")
         show(0, 1)
-        try:
-            await collector.poll_daily_bars(range_="max")
-        except Exception as exc:  # noqa: BLE001 - reported, the other steps still run
-            failures.append(f"daily prices: {exc}")
+        bars = await collector.backfill_daily_bars()
+        if bars and not bars.ok:
+            failures.append(f"daily prices: {bars.error}")
         show(1, 1)
         result = await collector.run_job("openrouter_export")
         if result and not result.ok:

@@ -15,24 +15,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from monitor.config import Config
 
 if TYPE_CHECKING:  # polars, httpx and the store load in a thread, after Textual has started importing
     import httpx
+    from apscheduler.schedulers.base import BaseScheduler
 
     from monitor.dashboard import Dashboard, DashboardLoader
     from monitor.jobs import Collector, PollResult
     from storage import Store
 
 Mode = Literal["live", "read-only", "demo"]
-ALL_TABLES: None = None  # a reload of `None` tables re-reads everything
 
 
 class DataFeed:
-    def __init__(self, config: Config, mode: Mode, open_store: Callable[[], Store],
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        mode: Mode,
+        open_store: Callable[[], Store],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config = config
         self.mode: Mode = mode
         self._open_store = open_store
@@ -40,7 +46,7 @@ class DataFeed:
         self.store: Store | None = None
         self.loader: DashboardLoader | None = None
         self.collector: Collector | None = None
-        self._scheduler: object | None = None
+        self._scheduler: BaseScheduler | None = None
         self._opening: Future[Dashboard] | None = None
         self._open_lock = threading.Lock()
         self._pending_lock = threading.Lock()
@@ -51,8 +57,25 @@ class DataFeed:
         self._seen_poll: int | None = None
 
     @classmethod
-    def for_store(cls, store: Store, config: Config, mode: Mode = "demo",
-                  transport: httpx.AsyncBaseTransport | None = None) -> DataFeed:
+    def for_database(cls, config: Config, mode: Mode, db_path: Path) -> DataFeed:
+        """The bundled demo data (a throwaway copy) in demo mode, else the database at `db_path`; only
+        live mode creates it. Opening happens in `first_dashboard()`, which raises a one-line StorageError."""
+
+        def open_store() -> Store:
+            if mode == "demo":
+                from monitor.demo import open_demo_store
+
+                return open_demo_store(config)
+            from storage import Store
+
+            return Store.open(db_path, create=mode == "live")
+
+        return cls(config, mode, open_store)
+
+    @classmethod
+    def for_store(
+        cls, store: Store, config: Config, mode: Mode = "demo", transport: httpx.AsyncBaseTransport | None = None
+    ) -> DataFeed:
         """A feed over a store that is already open (tests, benchmarks)."""
         return cls(config, mode, lambda: store, transport)
 
@@ -155,7 +178,7 @@ class DataFeed:
 
     async def close(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+            self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self.collector is not None:
             await self.collector.aclose()

@@ -60,8 +60,7 @@ def demo(tmp_path):
 async def test_cards_show_what_is_in_the_database(demo):
     config, store = demo
     app = demo_app(config, store)
-    async with running(app) as pilot:
-        await pilot.pause(0.1)
+    async with running(app):
         minimax = card_text(app, "0100.HK")
         close = store.conn().execute("SELECT close FROM daily_bars WHERE symbol='0100.HK' ORDER BY date DESC "
                                      "LIMIT 1").fetchone()[0]
@@ -78,7 +77,6 @@ async def test_a_new_poll_rerenders_only_the_affected_card(demo):
     config, store = demo
     app = demo_app(config, store)
     async with running(app) as pilot:
-        await pilot.pause(0.1)
         cards = {c.symbol: c.renders for c in app.query(CompanyCard)}
         board, chart = app.query_one(Leaderboard).renders, app.query_one(ShareChart).renders
         moves = app.query_one(PeerMoves).renders
@@ -120,7 +118,7 @@ async def test_remapped_key_works(tmp_path):
     app = demo_app(config, store)
     async with running(app) as pilot:
         await pilot.press("m")
-        await pilot.pause(0.1)
+        await pilot.pause()  # the key event is handled (and ignored: m is no longer bound)
         assert app.dashboard_screen.board_mode == "model"
         await pilot.press("v")
         await settle(pilot, lambda: app.query_one(Leaderboard).view.mode == "maker")
@@ -140,8 +138,7 @@ async def test_filter_and_sort(demo):
         await pilot.press("s")  # rank -> share
         await pilot.press("s")  # share -> Δ1d
         await pilot.press("s")  # Δ1d -> Δ7d
-        await pilot.pause(0.1)
-        assert app.query_one(Leaderboard).sort == "d7"
+        await settle(pilot, lambda: app.query_one(Leaderboard).sort == "d7")
         assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "deepseek-v4.1-flash"  # +15.6pp
 
 
@@ -151,8 +148,8 @@ async def test_currency_switch_changes_display_market_cap(demo):
     async with running(app) as pilot:
         await pilot.press("c")
         await settle(pilot, lambda: app.dashboard.display_currency == "HKD")
-        await pilot.pause(0.1)
-        assert "mcap HKD 92.2B" in card_text(app, "0100.HK") and "USD" not in card_text(app, "0100.HK")
+        await settle(pilot, lambda: "mcap HKD 92.2B" in card_text(app, "0100.HK"))
+        assert "USD" not in card_text(app, "0100.HK")
 
 
 async def test_help_screen_lists_bindings_and_log_file(demo, tmp_path):
@@ -160,7 +157,7 @@ async def test_help_screen_lists_bindings_and_log_file(demo, tmp_path):
     app = demo_app(config, store, log_file=tmp_path / "tokentape.log")
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("question_mark")
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: app.screen.query("#help-text"))
         text = str(app.screen.query_one("#help-text").render())
         assert "[keys] refresh" in text and "tokentape.log" in text
         await pilot.press("escape")
@@ -177,7 +174,6 @@ async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
     app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.dashboard is not None)
-        await pilot.pause(0.3)
         assert "HKD —" in card_text(app, "2513.HK")
         # Another process writes a quote and records its poll, as `tokentape collect` does.
         writer = (
@@ -227,7 +223,8 @@ def test_snapshot_80x24(snap_compare, tmp_path):
 
 async def _wait_for_data(pilot) -> None:
     await settle(pilot, lambda: pilot.app.dashboard is not None)
-    await pilot.pause(0.2)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 async def test_failed_poll_keeps_last_good_data_and_shows_the_error(live, upstream):
@@ -270,8 +267,8 @@ async def test_opens_on_the_last_screen_then_replaces_it(demo, tmp_path):
 
     app = TokentapeApp(config, DataFeed(config, "demo", slow_open), clock=lambda: FROZEN, cache_file=cache_file)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.1)
-        assert "297.40" in card_text(app, "0100.HK")  # painted from the cache, before any database read
+        await settle(pilot, lambda: "297.40" in card_text(app, "0100.HK"))  # from the cache, before any read
+        assert app.dashboard is None
         assert "cached screen" in str(app.query_one("#status").render())
         release.set()
         await settle(pilot, lambda: app.dashboard is not None)
@@ -319,3 +316,44 @@ def test_a_hostile_or_broken_screen_cache_is_ignored_never_executed(tmp_path, de
     path.write_text('{"format": 2, "views": {}}')  # an older tokentape's file
     assert screen_cache.load(path) is None
     assert screen_cache.load(tmp_path / "missing.json") is None
+
+
+async def test_first_screen_comes_from_a_second_process_before_the_apps_own_data_path(demo, tmp_path):
+    """The child computes the screen from the database while the app starts; the app's own (slower) path
+    follows and takes over without changing a number."""
+    import threading
+
+    from widgets.first_screen import FirstScreen
+
+    config, store = demo
+    release = threading.Event()
+
+    def slow_open():
+        release.wait(20)
+        return store
+
+    child = FirstScreen(config.path, "demo", tmp_path / "unused.db")
+    app = TokentapeApp(config, DataFeed(config, "demo", slow_open), clock=lambda: FROZEN, first_screen=child)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: "297.40" in card_text(app, "0100.HK"), seconds=30)
+        assert app.dashboard is None  # the app's own data path has not run yet
+        assert "DEMO · bundled real data" in str(app.query_one("#status").render())
+        release.set()
+        await settle(pilot, lambda: app.dashboard is not None)
+        assert "297.40" in card_text(app, "0100.HK")
+
+
+async def test_a_failing_first_screen_process_leaves_the_apps_own_path_in_charge(tmp_path):
+    from widgets.first_screen import FirstScreen
+
+    config = config_with(tmp_path)
+    store = Store.open(tmp_path / "t.db")
+    store.sync_instruments(config.companies)
+    child = FirstScreen(config.path, "read-only", tmp_path / "no-such.db")  # exits 1: nothing to read
+    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN,
+                       first_screen=child)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None)
+        assert child.process.returncode == 1
+        assert "HKD —" in card_text(app, "0100.HK")
+    store.close()

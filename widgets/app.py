@@ -1,9 +1,10 @@
 """The Textual app: one start-up sequence, one owner of what is on screen, and the keys.
 
 Start-up, in order: (1) the last screen from the cache, if any, painted at once and marked cached;
-(2) the first Dashboard from the database — the DataFeed began computing it in a thread before
-Textual finished importing — which replaces it; (3) live jobs (live mode) or the watch for another
-process's writes (read-only mode). Afterwards a job's result (`PollFinished`) asks the feed to
+(2) the first screen from the database, computed by a second process while this one imported
+Textual (widgets/first_screen.py); (3) this process's own first Dashboard (polars), which the
+later reloads build on; (4) live jobs (live mode) or the watch for another process's writes
+(read-only mode). Afterwards a job's result (`PollFinished`) asks the feed to
 re-read only the tables that changed, in a worker thread (SQLite and polars never run on the UI
 loop); the worker posts `DashboardReady`; the app sets the screen's `views`, and each panel repaints
 only if its part changed. Reload requests that arrive while a reload runs merge into the next one.
@@ -29,8 +30,9 @@ from monitor.feed import DataFeed
 from monitor.markets import HKT
 from widgets import screen_cache
 from widgets.dashboard import DashboardScreen
+from widgets.first_screen import FirstScreen
 from widgets.help import HelpScreen, render_help
-from widgets.messages import DashboardReady, PollFinished
+from widgets.messages import DashboardReady, FirstScreenReady, PollFinished
 from widgets.views import ScreenViews, StatusView
 
 if TYPE_CHECKING:
@@ -61,14 +63,17 @@ class TokentapeApp(App[None]):
     ]
 
     def __init__(self, config: Config, feed: DataFeed, *, log_file: Path | None = None,
-                 clock: Callable[[], float] = time.time, cache_file: Path | None = None) -> None:
-        """`cache_file`: where the last screen is kept (see `cache_file_for`); None keeps none."""
+                 clock: Callable[[], float] = time.time, cache_file: Path | None = None,
+                 first_screen: FirstScreen | None = None) -> None:
+        """`cache_file`: where the last screen is kept (see `cache_file_for`); None keeps none.
+        `first_screen`: a child process computing the first screen while this one starts, if any."""
         super().__init__()
         self.config = config
         self.feed = feed
         self.log_file = log_file
         self.clock = clock
         self.cache_file = cache_file
+        self.first_screen = first_screen
         self.cached = screen_cache.load(cache_file) if cache_file is not None else None
         self.open_error: Exception | None = None
         self.dashboard: Dashboard | None = None
@@ -103,6 +108,10 @@ class TokentapeApp(App[None]):
 
     @work(thread=True, group="open", exit_on_error=False)
     def _open_worker(self) -> None:
+        if self.first_screen is not None:
+            views = self.first_screen.result()  # waits on the child's pipe: holds no GIL
+            if views is not None:
+                self.post_message(FirstScreenReady(views))
         try:
             dashboard = self.feed.first_dashboard()
         except Exception as exc:  # e.g. the database vanished: the CLI prints one line and exits 2
@@ -128,6 +137,8 @@ class TokentapeApp(App[None]):
                 pass
 
     async def on_unmount(self) -> None:
+        if self.first_screen is not None:
+            self.first_screen.cancel()
         await self.feed.close()
 
     # -- data ----------------------------------------------------------------------------------------
@@ -174,6 +185,11 @@ class TokentapeApp(App[None]):
     def _on_poll_finished(self, message: PollFinished) -> None:
         # polls always changed (the status line); data tables only when rows changed.
         self.request_reload(message.result.changed | {"polls"})
+
+    @on(FirstScreenReady)
+    def _on_first_screen(self, message: FirstScreenReady) -> None:
+        if self.is_running and self.dashboard is None:
+            self.dashboard_screen.views = message.views
 
     @on(DashboardReady)
     def _on_dashboard_ready(self, message: DashboardReady) -> None:

@@ -30,3 +30,11 @@ class DashboardReady(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, DashboardReady)
+
+
+class FirstScreenReady(Message):
+    """The first screen computed from the database by a second process (see widgets/first_screen.py)."""
+
+    def __init__(self, views: ScreenViews) -> None:
+        super().__init__()
+        self.views = views

@@ -64,6 +64,7 @@ def load(path: Path) -> ScreenViews | None:
 def save(path: Path, views: ScreenViews) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)  # also when the folder already existed (e.g. made by the demo's cache)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
