@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from monitor.config import Config
@@ -32,6 +31,7 @@ from widgets import screen_cache
 from widgets.dashboard import DashboardScreen
 from widgets.first_screen import FirstScreen
 from widgets.help import HelpScreen, render_help
+from widgets.keys import APP_BINDINGS, bound_keys
 from widgets.messages import DashboardReady, FirstScreenReady, PollFinished
 from widgets.views import ScreenViews, StatusView
 
@@ -50,17 +50,7 @@ class TokentapeApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tokentape"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS: list[BindingType] = [
-        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Poll every upstream now"),
-        Binding("e", "export", "Export", id="export", tooltip="Write the screen (SVG), CSV and JSON to a folder"),
-        Binding("c", "currency", "Currency", id="currency", tooltip="Switch the display currency"),
-        Binding("m", "view", "Model/Maker", id="view", tooltip="Leaderboard by model or by maker"),
-        Binding("s", "sort", "Sort", id="sort", tooltip="Sort the leaderboard by rank, share, Δ1d or Δ7d"),
-        Binding("tab", "next_panel", "Next panel", id="next_panel", tooltip="Move to the next panel"),
-        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the leaderboard by model or maker"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys, config and log file"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit tokentape"),
-    ]
+    BINDINGS = APP_BINDINGS
 
     def __init__(self, config: Config, feed: DataFeed, *, log_file: Path | None = None,
                  clock: Callable[[], float] = time.time, cache_file: Path | None = None,
@@ -237,8 +227,7 @@ class TokentapeApp(App[None]):
         self.dashboard_screen.open_filter()
 
     def action_help(self) -> None:
-        bindings = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
-        rows = [(str(b.id), self.config.keys.get(str(b.id), b.key), b.description) for b in bindings]
+        rows = [(str(b.id), key, b.description) for b, key in bound_keys(self.config.keys)]
         attribution = self.dashboard.attribution if self.dashboard else ""
         self.push_screen(HelpScreen(render_help(rows, str(self.log_file or "—"), str(self.config.path), attribution)))
 
@@ -264,8 +253,7 @@ class TokentapeApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.id not in (None, "quit"):
-                key = self.config.keys.get(binding.id, binding.key)
+        for binding, key in bound_keys(self.config.keys):
+            if binding.id != "quit":
                 yield SystemCommand(f"{binding.description} ({key})", binding.tooltip,
                                     lambda action=binding.action: self.run_action(action))

@@ -1,0 +1,25 @@
+"""Every key binding of the app, by id: the footer, the `?` screen, the command palette and the user's
+`[keys]` table (config) all name bindings by these ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from textual.binding import Binding, BindingType
+
+APP_BINDINGS: list[BindingType] = [
+    Binding("r", "refresh", "Refresh", id="refresh", tooltip="Poll every upstream now"),
+    Binding("e", "export", "Export", id="export", tooltip="Write the screen (SVG), CSV and JSON to a folder"),
+    Binding("c", "currency", "Currency", id="currency", tooltip="Switch the display currency"),
+    Binding("m", "view", "Model/Maker", id="view", tooltip="Leaderboard by model or by maker"),
+    Binding("s", "sort", "Sort", id="sort", tooltip="Sort the leaderboard by rank, share, Δ1d or Δ7d"),
+    Binding("tab", "next_panel", "Next panel", id="next_panel", tooltip="Move to the next panel"),
+    Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the leaderboard by model or maker"),
+    Binding("question_mark", "help", "Help", id="help", tooltip="Keys, config and log file"),
+    Binding("q", "quit", "Quit", id="quit", tooltip="Quit tokentape"),
+]
+
+
+def bound_keys(keymap: Mapping[str, str]) -> list[tuple[Binding, str]]:
+    """Each binding with the key it is bound to now: the user's remapping, else the default."""
+    return [(b, keymap.get(b.id, b.key)) for b in APP_BINDINGS if isinstance(b, Binding) and b.id]
