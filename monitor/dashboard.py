@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import polars as pl
 
 from monitor import analytics
-from monitor.config import Config
 from monitor.attribution import OPENROUTER_ATTRIBUTION
+from monitor.config import Config
 from storage import Store
 
 TOKEN_WINDOW_DAYS = 45
@@ -50,22 +50,42 @@ class Dashboard:
         return self.demo_as_of if self.demo_as_of is not None else now
 
 
+@dataclass(frozen=True)
+class _TokenFrames:
+    """Token analytics, which depend only on the token tables."""
+
+    maker_daily: pl.DataFrame
+    models: pl.DataFrame
+    makers: pl.DataFrame
+    maker_history: pl.DataFrame
+    maker_weekly: pl.DataFrame
+
+
+def _max_ts(frame: pl.DataFrame) -> int:
+    """The newest `ts` in `frame`, 0 when it has none."""
+    newest = frame["ts"].max()
+    return newest if isinstance(newest, int) else 0
+
+
 class DashboardLoader:
     """Reads the store and computes a Dashboard. Runs in a worker thread, never on the UI loop."""
 
-    def __init__(self, store: Store, config: Config):
+    def __init__(self, store: Store, config: Config) -> None:
         self.store = store
         self.config = config
-        self._raw: dict[str, object] = {}
+        # The frames last read, by name: instruments, latest_quotes, intraday, daily_bars, fx,
+        # token_daily, token_weekly, polls. The meta table is kept apart as strings.
+        self._raw: dict[str, pl.DataFrame] = {}
+        self._meta: dict[str, str] = {}
         self._intraday_full_at = 0.0
         # Token analytics depend only on the token tables: kept until those change.
-        self._token_frames: dict[str, pl.DataFrame] | None = None
+        self._token_frames: _TokenFrames | None = None
 
     def _read(self, tables: set[str]) -> None:
         store, raw = self.store, self._raw
         if "instruments" in tables:
             raw["instruments"] = store.instruments()
-        symbols = raw["instruments"]["symbol"].to_list()  # type: ignore[index]
+        symbols: list[str] = raw["instruments"]["symbol"].to_list()
         if "quotes" in tables or "instruments" in tables:
             latest = store.latest_quotes(symbols)
             raw["latest_quotes"] = latest
@@ -86,19 +106,19 @@ class DashboardLoader:
             raw["polls"] = store.latest_polls()
         if "meta" in tables or "token_daily" in tables:
             rows = store.conn().execute("SELECT key, value FROM meta").fetchall()
-            raw["meta"] = dict(rows)
+            self._meta = dict(rows)
 
     def _read_intraday(self, symbols: list[str], latest: pl.DataFrame, full: bool) -> pl.DataFrame:
         """The last 20 hours of quotes. After the first read only the recent tail is re-read and merged:
         a poll rewrites the bars still forming, never hours-old ones, and a full read every
         INTRADAY_FULL_READ_SECONDS picks up any late correction."""
-        window_start = (latest["ts"].max() or 0) - INTRADAY_WINDOW_SECONDS if not latest.is_empty() else 0
-        cached: pl.DataFrame | None = self._raw.get("intraday")  # type: ignore[assignment]
+        window_start = _max_ts(latest) - INTRADAY_WINDOW_SECONDS if not latest.is_empty() else 0
+        cached = self._raw.get("intraday")
         now = time.monotonic()
         if full or cached is None or cached.is_empty() or now - self._intraday_full_at > INTRADAY_FULL_READ_SECONDS:
             self._intraday_full_at = now
             return self.store.quotes_since(symbols, window_start)
-        tail_start = max(window_start, (cached["ts"].max() or 0) - INTRADAY_TAIL_SECONDS)
+        tail_start = max(window_start, _max_ts(cached) - INTRADAY_TAIL_SECONDS)
         tail = self.store.quotes_since(symbols, tail_start)
         kept = cached.filter((pl.col("ts") >= window_start) & (pl.col("ts") < tail_start))
         return pl.concat([kept, tail]).sort("symbol", "ts")
@@ -113,40 +133,42 @@ class DashboardLoader:
             self._token_frames = None
         return self.compute(display_currency or self.config.display_currency)
 
-    def _tokens(self) -> dict[str, pl.DataFrame]:
+    def _tokens(self) -> _TokenFrames:
         if self._token_frames is None:
             raw, config = self._raw, self.config
             makers_map, unattributed = config.makers, config.unattributed_authors
             maker_daily = analytics.maker_share(raw["token_daily"], makers_map, unattributed)
             model_daily = analytics.model_share(raw["token_daily"], makers_map, unattributed)
-            self._token_frames = {
-                "maker_daily": maker_daily,
-                "models": analytics.latest_day(model_daily, "model_permaslug"),
-                "makers": analytics.latest_day(maker_daily, "maker_id"),
-                "maker_history": maker_daily.select("date", "maker_id", "maker", "share"),
-                "maker_weekly": analytics.weekly_maker_share(raw["token_weekly"], makers_map, unattributed),
-            }
+            self._token_frames = _TokenFrames(
+                maker_daily=maker_daily,
+                models=analytics.latest_day(model_daily, "model_permaslug"),
+                makers=analytics.latest_day(maker_daily, "maker_id"),
+                maker_history=maker_daily.select("date", "maker_id", "maker", "share"),
+                maker_weekly=analytics.weekly_maker_share(raw["token_weekly"], makers_map, unattributed),
+            )
         return self._token_frames
 
     def compute(self, display_currency: str) -> Dashboard:
         raw, config = self._raw, self.config
-        market = analytics.market_view(raw["instruments"], raw["latest_quotes"], raw["daily_bars"], raw["fx"],
-                                       display_currency)
+        market = analytics.market_view(
+            raw["instruments"], raw["latest_quotes"], raw["daily_bars"], raw["fx"], display_currency
+        )
         tokens = self._tokens()
         order = {c.symbol: i for i, c in enumerate(config.companies)}
-        companies = analytics.company_view(market, tokens["maker_daily"]).sort(
-            pl.col("symbol").replace_strict(order, default=len(order), return_dtype=pl.Int64))
-        meta: dict[str, str] = raw["meta"]  # type: ignore[assignment]
+        companies = analytics.company_view(market, tokens.maker_daily).sort(
+            pl.col("symbol").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+        )
+        meta = self._meta
         demo_as_of = meta.get("demo_as_of")
         return Dashboard(
             generated_at=time.time(),
             display_currency=display_currency,
             companies=companies,
             intraday=analytics.intraday_series(raw["intraday"], market),
-            models=tokens["models"],
-            makers=tokens["makers"],
-            maker_history=tokens["maker_history"],
-            maker_weekly=tokens["maker_weekly"],
+            models=tokens.models,
+            makers=tokens.makers,
+            maker_history=tokens.maker_history,
+            maker_weekly=tokens.maker_weekly,
             medians=analytics.group_medians(market),
             polls=raw["polls"],
             attribution=meta.get("openrouter_attribution", OPENROUTER_ATTRIBUTION),

@@ -12,9 +12,10 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import polars as pl
 
@@ -22,7 +23,12 @@ from monitor.dashboard import Dashboard
 from monitor.text import csv_cell, fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, truncate
 
 FORMATS = ("table", "csv", "json", "parquet", "md")
-SECTIONS = ("companies", "models", "makers")
+
+# One exported value, one exported row (column -> value), as JSON, CSV and Parquet receive them.
+Cell: TypeAlias = str | int | float | bool | None
+Row: TypeAlias = dict[str, Cell]
+# A number -> its text (fmt_price, fmt_pct, ...); None shows the value as text.
+Formatter: TypeAlias = Callable[[float], str] | None
 
 
 class ExportError(Exception):
@@ -33,40 +39,70 @@ def _iso(ts: float | int | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts is not None else None
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _clean(rows: list[dict[str, Any]]) -> list[Row]:
+    """NaN and infinity become None: JSON has no such numbers, and a table shows them as missing."""
+    return [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()} for row in rows]
 
 
-def sections(dash: Dashboard) -> dict[str, list[dict[str, Any]]]:
+def sections(dash: Dashboard) -> dict[str, list[Row]]:
     """The three tables as lists of plain dicts, in the order and with the names of the JSON contract."""
-    companies = []
+    companies: list[dict[str, Any]] = []
     for r in dash.companies.iter_rows(named=True):
-        companies.append({
-            "name": r["name"], "symbol": r["symbol"], "group": r["group"], "price": r["price"],
-            "currency": r["currency"], "change": r["change"], "change_pct": r["change_pct"],
-            "market_cap": r["market_cap"], "market_cap_display": r["market_cap_display"],
-            "display_currency": r["display_currency"], "fx_rate": r["fx_rate"], "fx_time": _iso(r["fx_time"]),
-            "move_5d": r["move_5d"], "move_1m": r["move_1m"], "move_ytd": r["move_ytd"], "move_ipo": r["move_ipo"],
-            "token_share": r["token_share"], "token_share_change_7d": r["token_share_change_7d"],
-            "token_date": r["token_date"], "price_date": r["price_date"], "price_time": _iso(r["price_time"]),
-            "source": r["source"], "shares": r["shares"], "shares_source": r["shares_source"],
-        })
+        companies.append(
+            {
+                "name": r["name"],
+                "symbol": r["symbol"],
+                "group": r["group"],
+                "price": r["price"],
+                "currency": r["currency"],
+                "change": r["change"],
+                "change_pct": r["change_pct"],
+                "market_cap": r["market_cap"],
+                "market_cap_display": r["market_cap_display"],
+                "display_currency": r["display_currency"],
+                "fx_rate": r["fx_rate"],
+                "fx_time": _iso(r["fx_time"]),
+                "move_5d": r["move_5d"],
+                "move_1m": r["move_1m"],
+                "move_ytd": r["move_ytd"],
+                "move_ipo": r["move_ipo"],
+                "token_share": r["token_share"],
+                "token_share_change_7d": r["token_share_change_7d"],
+                "token_date": r["token_date"],
+                "price_date": r["price_date"],
+                "price_time": _iso(r["price_time"]),
+                "source": r["source"],
+                "shares": r["shares"],
+                "shares_source": r["shares_source"],
+            }
+        )
     models = [
-        {"rank": r["rank"], "model": r["model_permaslug"], "maker": r["maker"], "tokens": r["total_tokens"],
-         "share": r["share"], "share_change_1d": r["d_share_1d"], "share_change_7d": r["d_share_7d"],
-         "date": r["date"].isoformat()}
+        {
+            "rank": r["rank"],
+            "model": r["model_permaslug"],
+            "maker": r["maker"],
+            "tokens": r["total_tokens"],
+            "share": r["share"],
+            "share_change_1d": r["d_share_1d"],
+            "share_change_7d": r["d_share_7d"],
+            "date": r["date"].isoformat(),
+        }
         for r in dash.models.iter_rows(named=True)
     ]
     makers = [
-        {"rank": r["rank"], "maker": r["maker"], "maker_id": r["maker_id"], "tokens": r["total_tokens"],
-         "share": r["share"], "share_change_1d": r["d_share_1d"], "share_change_7d": r["d_share_7d"],
-         "date": r["date"].isoformat()}
+        {
+            "rank": r["rank"],
+            "maker": r["maker"],
+            "maker_id": r["maker_id"],
+            "tokens": r["total_tokens"],
+            "share": r["share"],
+            "share_change_1d": r["d_share_1d"],
+            "share_change_7d": r["d_share_7d"],
+            "date": r["date"].isoformat(),
+        }
         for r in dash.makers.iter_rows(named=True)
     ]
-    clean = lambda rows: [{k: _clean(v) for k, v in row.items()} for row in rows]  # noqa: E731
-    return {"companies": clean(companies), "models": clean(models), "makers": clean(makers)}
+    return {"companies": _clean(companies), "models": _clean(models), "makers": _clean(makers)}
 
 
 def to_json(dash: Dashboard) -> str:
@@ -82,7 +118,7 @@ def to_json(dash: Dashboard) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=True) + "\n"
 
 
-def _csv_table(rows: list[dict[str, Any]]) -> str:
+def _csv_table(rows: list[Row]) -> str:
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
@@ -98,29 +134,64 @@ def to_csv(dash: Dashboard) -> str:
     return "\n".join(parts) + f"\n# {safe_text(dash.attribution)}\n"
 
 
-TABLE_COLUMNS = {
-    "companies": [("name", 14, str), ("symbol", 8, str), ("price", 10, fmt_price), ("currency", 3, str),
-                  ("change_pct", 8, fmt_pct), ("market_cap", 9, fmt_big), ("market_cap_display", 9, fmt_big),
-                  ("move_ipo", 9, fmt_pct), ("token_share", 7, fmt_share), ("token_share_change_7d", 8, fmt_pp),
-                  ("price_date", 10, str)],
-    "models": [("rank", 4, str), ("model", 40, str), ("maker", 12, str), ("tokens", 8, fmt_big),
-               ("share", 7, fmt_share), ("share_change_1d", 8, fmt_pp), ("share_change_7d", 8, fmt_pp)],
-    "makers": [("rank", 4, str), ("maker", 16, str), ("tokens", 8, fmt_big), ("share", 7, fmt_share),
-               ("share_change_1d", 8, fmt_pp), ("share_change_7d", 8, fmt_pp)],
+# Each table's columns: (name, width, formatter).
+TABLE_COLUMNS: dict[str, list[tuple[str, int, Formatter]]] = {
+    "companies": [
+        ("name", 14, None),
+        ("symbol", 8, None),
+        ("price", 10, fmt_price),
+        ("currency", 3, None),
+        ("change_pct", 8, fmt_pct),
+        ("market_cap", 9, fmt_big),
+        ("market_cap_display", 9, fmt_big),
+        ("move_ipo", 9, fmt_pct),
+        ("token_share", 7, fmt_share),
+        ("token_share_change_7d", 8, fmt_pp),
+        ("price_date", 10, None),
+    ],
+    "models": [
+        ("rank", 4, None),
+        ("model", 40, None),
+        ("maker", 12, None),
+        ("tokens", 8, fmt_big),
+        ("share", 7, fmt_share),
+        ("share_change_1d", 8, fmt_pp),
+        ("share_change_7d", 8, fmt_pp),
+    ],
+    "makers": [
+        ("rank", 4, None),
+        ("maker", 16, None),
+        ("tokens", 8, fmt_big),
+        ("share", 7, fmt_share),
+        ("share_change_1d", 8, fmt_pp),
+        ("share_change_7d", 8, fmt_pp),
+    ],
 }
-HEADINGS = {"market_cap_display": "mcap disp", "market_cap": "mcap", "change_pct": "chg%", "move_ipo": "vs IPO",
-            "token_share": "tokens", "token_share_change_7d": "Δ7d", "share_change_1d": "Δ1d",
-            "share_change_7d": "Δ7d", "price_date": "as of", "currency": "cur"}
+HEADINGS = {
+    "market_cap_display": "mcap disp",
+    "market_cap": "mcap",
+    "change_pct": "chg%",
+    "move_ipo": "vs IPO",
+    "token_share": "tokens",
+    "token_share_change_7d": "Δ7d",
+    "share_change_1d": "Δ1d",
+    "share_change_7d": "Δ7d",
+    "price_date": "as of",
+    "currency": "cur",
+}
 
 
-def _cell(value: Any, formatter) -> str:
+def _cell(value: Cell, formatter: Formatter) -> str:
     if value is None:
         return "—"
-    return safe_text(formatter(value) if formatter is not str else value)
+    if formatter is None:
+        return safe_text(value)
+    # A formatter shows anything that is not a finite number as "—".
+    return safe_text(formatter(value)) if isinstance(value, (int, float)) else "—"
 
 
 def to_table(dash: Dashboard, markdown: bool = False) -> str:
-    lines = []
+    lines: list[str] = []
     if dash.is_demo:
         lines.append(f"DEMO DATA — {safe_text(dash.demo_note or 'bundled sample')}\n")
     for name, rows in sections(dash).items():
@@ -135,7 +206,7 @@ def to_table(dash: Dashboard, markdown: bool = False) -> str:
                 cells = [_cell(row[c], f).replace("|", "\\|") for c, _, f in columns]
                 lines.append("| " + " | ".join(cells) + " |")
         else:
-            lines.append("  ".join(h.ljust(w) for h, (_, w, _) in zip(heads, columns)).rstrip())
+            lines.append("  ".join(h.ljust(w) for h, (_, w, _) in zip(heads, columns, strict=True)).rstrip())
             for row in rows:
                 cells = [truncate(_cell(row[c], f), w).ljust(w) for c, w, f in columns]
                 lines.append("  ".join(cells).rstrip())
@@ -159,15 +230,16 @@ def render(dash: Dashboard, fmt: str) -> str:
 def write_tables(dash: Dashboard, directory: Path, fmt: str) -> list[Path]:
     """One file per table (csv or parquet) plus ATTRIBUTION.txt in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     for name, rows in sections(dash).items():
         path = directory / f"{name}.{fmt}"
         if fmt == "csv":
             path.write_text(_csv_table(rows) + f"# {safe_text(dash.attribution)}\n", encoding="utf-8")
         else:
             frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
-            frame.write_parquet(path, metadata={"attribution": dash.attribution,
-                                                "generated_at": _iso(dash.generated_at) or ""})
+            frame.write_parquet(
+                path, metadata={"attribution": dash.attribution, "generated_at": _iso(dash.generated_at) or ""}
+            )
         written.append(path)
     attribution = directory / "ATTRIBUTION.txt"
     attribution.write_text(dash.attribution + "\n", encoding="utf-8")

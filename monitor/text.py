@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
+from typing import TypeGuard
 
 from rich.cells import cell_len
 
@@ -28,7 +30,8 @@ def truncate(text: str, width: int) -> str:
     """Cut to at most `width` terminal cells (wide CJK and emoji count 2), ending in an ellipsis."""
     if cell_len(text) <= width:
         return text
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for char in text:
         w = cell_len(char)
         if used + w > width - 1:
@@ -47,8 +50,9 @@ def csv_cell(value: object) -> object:
     return value
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
+def _finite(value: object) -> TypeGuard[float]:
+    """A real number, not None, NaN or infinite (frames from upstreams can hold any of those)."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def fmt_price(value: float | None) -> str:
@@ -100,7 +104,7 @@ def fmt_age(seconds: float | None) -> str:
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float] | tuple[float, ...] | None, width: int | None = None) -> str:
+def sparkline(values: Sequence[float | None] | None, width: int | None = None) -> str:
     """Unicode block sparkline of the last `width` values (nulls skipped)."""
     points = [v for v in (values or []) if _finite(v)]
     if width:

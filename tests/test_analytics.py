@@ -15,23 +15,48 @@ from tests.payloads import EXPORT_CSV
 
 
 def tokens(rows) -> pl.DataFrame:
-    return pl.DataFrame([
-        {"date": d, "model_permaslug": m, "author": openrouter.author_of(m), "rank": r, "total_tokens": t,
-         "share": None, "snapshot_date": "s", "source": "test"} for d, m, r, t in rows
-    ], schema=_schema("token_daily"))
+    return pl.DataFrame(
+        [
+            {
+                "date": d,
+                "model_permaslug": m,
+                "author": openrouter.author_of(m),
+                "rank": r,
+                "total_tokens": t,
+                "share": None,
+                "snapshot_date": "s",
+                "source": "test",
+            }
+            for d, m, r, t in rows
+        ],
+        schema=_schema("token_daily"),
+    )
 
 
-SMALL = tokens([
-    # day 1: total 1000
-    ("2026-10-01", "minimax/m3", 2, 200, ), ("2026-10-01", "z-ai/glm", 1, 500), ("2026-10-01", "stealth/x", 3, 100),
-    ("2026-10-01", "other", None, 200),
-    # day 2 (1 day later): total 2000
-    ("2026-10-02", "minimax/m3", 2, 600), ("2026-10-02", "z-ai/glm", 1, 1000), ("2026-10-02", "stealth/x", 3, 200),
-    ("2026-10-02", "other", None, 200),
-    # day 8 (7 days after day 1): total 1000
-    ("2026-10-08", "minimax/m3", 1, 500), ("2026-10-08", "z-ai/glm", 2, 300), ("2026-10-08", "openrouter/y", 3, 100),
-    ("2026-10-08", "other", None, 100),
-]).with_columns((pl.col("total_tokens") / pl.col("total_tokens").sum().over("date")).alias("share"))
+SMALL = tokens(
+    [
+        # day 1: total 1000
+        (
+            "2026-10-01",
+            "minimax/m3",
+            2,
+            200,
+        ),
+        ("2026-10-01", "z-ai/glm", 1, 500),
+        ("2026-10-01", "stealth/x", 3, 100),
+        ("2026-10-01", "other", None, 200),
+        # day 2 (1 day later): total 2000
+        ("2026-10-02", "minimax/m3", 2, 600),
+        ("2026-10-02", "z-ai/glm", 1, 1000),
+        ("2026-10-02", "stealth/x", 3, 200),
+        ("2026-10-02", "other", None, 200),
+        # day 8 (7 days after day 1): total 1000
+        ("2026-10-08", "minimax/m3", 1, 500),
+        ("2026-10-08", "z-ai/glm", 2, 300),
+        ("2026-10-08", "openrouter/y", 3, 100),
+        ("2026-10-08", "other", None, 100),
+    ]
+).with_columns((pl.col("total_tokens") / pl.col("total_tokens").sum().over("date")).alias("share"))
 
 MAKERS = {"minimax": "MiniMax", "z-ai": "Zhipu"}
 UNATTRIBUTED = ["stealth", "openrouter"]
@@ -54,6 +79,12 @@ def test_maker_share_by_hand():
     assert day8["minimax"]["d_share_1d"] is None
     assert day8["minimax"]["rank_change_1d"] is None
     assert day8["unattributed"]["share"] == pytest.approx(0.10)  # openrouter/* this time
+
+
+def test_maker_share_of_no_tokens_has_the_columns_of_a_computed_one():
+    computed = analytics.maker_share(SMALL, MAKERS, UNATTRIBUTED)
+    empty = analytics.maker_share(SMALL.clear(), MAKERS, UNATTRIBUTED)
+    assert empty.is_empty() and dict(empty.schema) == dict(computed.schema)
 
 
 def test_model_leaderboard_latest_day_with_trend():
@@ -86,26 +117,69 @@ def test_real_sample_each_day_sums_to_one_and_maker_shares():
 
 
 def instruments(**over):
-    base = {"symbol": "0100.HK", "name": "MiniMax", "currency": "HKD", "grp": "core", "market": "HK",
-            "total_shares": 300_000_000, "reported_shares": None, "reported_shares_time": None,
-            "ipo_date": "2026-01-09", "ipo_price": 165.0, "authors": json.dumps(["minimax"])}
+    base = {
+        "symbol": "0100.HK",
+        "name": "MiniMax",
+        "currency": "HKD",
+        "grp": "core",
+        "market": "HK",
+        "total_shares": 300_000_000,
+        "reported_shares": None,
+        "reported_shares_time": None,
+        "ipo_date": "2026-01-09",
+        "ipo_price": 165.0,
+        "authors": json.dumps(["minimax"]),
+    }
     return pl.DataFrame([{**base, **over}], schema=_schema("instruments"))
 
 
 def bars(symbol, closes):
-    return pl.DataFrame([{"symbol": symbol, "date": d, "open": None, "high": None, "low": None, "close": c,
-                          "volume": None, "source": "yahoo"} for d, c in closes], schema=_schema("daily_bars"))
+    return pl.DataFrame(
+        [
+            {
+                "symbol": symbol,
+                "date": d,
+                "open": None,
+                "high": None,
+                "low": None,
+                "close": c,
+                "volume": None,
+                "source": "yahoo",
+            }
+            for d, c in closes
+        ],
+        schema=_schema("daily_bars"),
+    )
 
 
 FX = pl.DataFrame([{"pair": "HKDUSD", "ts": 1000, "rate": 0.128, "source": "yahoo"}], schema=_schema("fx"))
 NO_QUOTES = pl.DataFrame(schema=_schema("quotes"))
-CLOSES = [("2026-08-31", 200.0), ("2026-09-01", 210.0), ("2026-09-02", 220.0), ("2026-09-03", 230.0),
-          ("2026-09-04", 240.0), ("2026-09-07", 250.0), ("2026-09-30", 300.0), ("2026-10-01", 330.0)]
+CLOSES = [
+    ("2026-08-31", 200.0),
+    ("2026-09-01", 210.0),
+    ("2026-09-02", 220.0),
+    ("2026-09-03", 230.0),
+    ("2026-09-04", 240.0),
+    ("2026-09-07", 250.0),
+    ("2026-09-30", 300.0),
+    ("2026-10-01", 330.0),
+]
 
 
 def test_market_cap_native_and_display_and_moves():
-    quote = pl.DataFrame([{"symbol": "0100.HK", "ts": 1_791_100_000, "price": 363.0, "prev_close": 330.0,
-                           "volume": None, "source": "yahoo"}], schema=_schema("quotes"))  # 2026-10-04 HKT
+    quote = pl.DataFrame(
+        [
+            {
+                "symbol": "0100.HK",
+                "ts": 1_791_100_000,
+                "price": 363.0,
+                "prev_close": 330.0,
+                "volume": None,
+                "source": "yahoo",
+            }
+        ],
+        schema=_schema("quotes"),
+    )  # 2026-10-04 HKT
     view = analytics.market_view(instruments(), quote, bars("0100.HK", CLOSES), FX, "USD").row(0, named=True)
     assert view["price_date"] == "2026-10-04"
     assert view["change_pct"] == pytest.approx(0.10)
@@ -142,11 +216,16 @@ def test_reported_shares_used_when_config_has_none_and_missing_fx_is_null():
 
 
 def test_group_median():
-    rows = pl.concat([
-        analytics.market_view(instruments(symbol=s, grp="peer", ipo_price=p), NO_QUOTES, bars(s, c), FX, "USD")
-        for s, p, c in [("A.HK", 100.0, [("2026-10-01", 110.0)]), ("B.HK", 100.0, [("2026-10-01", 130.0)]),
-                        ("C.HK", 100.0, [("2026-10-01", 200.0)])]
-    ])
+    rows = pl.concat(
+        [
+            analytics.market_view(instruments(symbol=s, grp="peer", ipo_price=p), NO_QUOTES, bars(s, c), FX, "USD")
+            for s, p, c in [
+                ("A.HK", 100.0, [("2026-10-01", 110.0)]),
+                ("B.HK", 100.0, [("2026-10-01", 130.0)]),
+                ("C.HK", 100.0, [("2026-10-01", 200.0)]),
+            ]
+        ]
+    )
     median = analytics.group_medians(rows).row(0, named=True)
     assert median["group"] == "peer" and median["move_ipo"] == pytest.approx(0.30)
 
@@ -164,6 +243,7 @@ def test_company_view_joins_makers_share():
 def test_company_whose_makers_are_not_in_the_export_has_unknown_share():
     makers = analytics.maker_share(SMALL, MAKERS, UNATTRIBUTED)
     inst = instruments(symbol="9888.HK", authors=json.dumps(["baidu"]))
-    view = analytics.company_view(analytics.market_view(inst, NO_QUOTES, NO_QUOTES.pipe(lambda f: bars("x", [])),
-                                                        FX, "USD"), makers).row(0, named=True)
+    view = analytics.company_view(
+        analytics.market_view(inst, NO_QUOTES, NO_QUOTES.pipe(lambda f: bars("x", [])), FX, "USD"), makers
+    ).row(0, named=True)
     assert view["token_share"] is None and view["price"] is None
