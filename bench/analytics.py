@@ -3,7 +3,10 @@ token usage for 400 models, in SQLite. Measures computing every panel from the d
 <= 1 s) and the refresh after one new poll (target <= 50 ms), and compares with the same headline
 results computed by SQL inside SQLite.
 
-    .venv/bin/python bench/analytics.py [--db PATH] [--runs 5]   (builds the data once, ~1-2 min)
+    .venv/bin/python bench/analytics.py [--db PATH] [--runs 5]
+
+Without --db the data is built (~1-2 min) in a temporary folder that is removed at the end; with --db PATH
+it is built there the first time and reused afterwards.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import random
 import sqlite3
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from common import line, median
 
-from monitor.config import parse_config
+from monitor.config import Config, parse_config
 from monitor.dashboard import DashboardLoader
 from storage import Store
 from tests.conftest import ROOT
@@ -28,17 +31,19 @@ MODELS = 400
 DAYS_TOKENS = 730
 
 
-def config_30(folder: Path):
+def config_30(folder: Path) -> Config:
     text = (ROOT / "config.toml").read_text()
     text = text[: text.index("[[company]]")]
     for i in range(SYMBOLS):
-        text += (f'\n[[company]]\nname = "Co {i}"\nsymbol = "{1000 + i:04d}.HK"\ncurrency = "HKD"\n'
-                 f'total_shares = 1_000_000_000\nipo_date = "2025-06-01"\nipo_price = 50.0\n'
-                 f'openrouter_authors = ["author{i}"]\ngroup = "{"core" if i < 2 else "peer"}"\n')
+        text += (
+            f'\n[[company]]\nname = "Co {i}"\nsymbol = "{1000 + i:04d}.HK"\ncurrency = "HKD"\n'
+            f'total_shares = 1_000_000_000\nipo_date = "2025-06-01"\nipo_price = 50.0\n'
+            f'openrouter_authors = ["author{i}"]\ngroup = "{"core" if i < 2 else "peer"}"\n'
+        )
     return parse_config(text, folder / "c.toml")
 
 
-def build(db: Path, config) -> None:
+def build(db: Path, config: Config) -> None:
     store = Store.open(db)
     store.sync_instruments(config.companies)
     rng = random.Random(7)
@@ -49,7 +54,7 @@ def build(db: Path, config) -> None:
         price = 100.0
         quotes, bars = [], []
         for day in trading:
-            open_ts = int(datetime(day.year, day.month, day.day, 1, 30, tzinfo=timezone.utc).timestamp())
+            open_ts = int(datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC).timestamp())
             for k in range(1320):  # 5.5 trading hours at 15 s
                 price *= 1 + rng.gauss(0, 0.0005)
                 quotes.append((company.symbol, open_ts + 15 * k, round(price, 3), None, 100.0, "yahoo"))
@@ -60,14 +65,16 @@ def build(db: Path, config) -> None:
         print(f"  {i + 1}/{SYMBOLS}", end="\r", flush=True)
     rows = []
     for d in range(DAYS_TOKENS):
-        day = (end - timedelta(DAYS_TOKENS - 1 - d)).isoformat()
+        day_s = (end - timedelta(DAYS_TOKENS - 1 - d)).isoformat()
         tokens = [int(rng.lognormvariate(20, 2)) for _ in range(MODELS)]
         total = sum(tokens)
         order = sorted(range(MODELS), key=lambda m: -tokens[m])
         ranks = {m: r + 1 for r, m in enumerate(order)}
         for m in range(MODELS):
             author = f"author{m % 60}"
-            rows.append((day, f"{author}/model-{m}", author, ranks[m], tokens[m], tokens[m] / total, day, "synthetic"))
+            rows.append(
+                (day_s, f"{author}/model-{m}", author, ranks[m], tokens[m], tokens[m] / total, day_s, "synthetic")
+            )
     with store.transaction() as tx:
         tx.executemany("INSERT INTO token_daily VALUES (?,?,?,?,?,?,?,?)", rows)
         tx.execute("INSERT INTO fx VALUES ('HKDUSD', 1, 0.128, 'yahoo')")
@@ -91,12 +98,19 @@ SELECT (SELECT COUNT(*) FROM last WHERE price IS NOT NULL),
 
 
 def main(db: Path | None, runs: int) -> None:
-    folder = Path(tempfile.mkdtemp())
-    config = config_30(folder)
-    if db is None or not db.exists():
-        db = db or folder / "scale.db"
-        build(db, config)
-    cold, refresh, sql = [], [], []
+    with tempfile.TemporaryDirectory(prefix="tokentape-analytics-") as tmp:
+        folder = Path(tmp)
+        config = config_30(folder)
+        if db is None or not db.exists():  # without --db the ~1 GB database is removed at the end
+            db = db or folder / "scale.db"
+            build(db, config)
+        measure(db, config, runs)
+
+
+def measure(db: Path, config: Config, runs: int) -> None:
+    cold: list[float] = []
+    refresh: list[float] = []
+    sql: list[float] = []
     for _ in range(runs):
         store = Store.open(db)
         loader = DashboardLoader(store, config)
@@ -106,8 +120,20 @@ def main(db: Path | None, runs: int) -> None:
         assert dash.companies.height == SYMBOLS and dash.models.height == MODELS
         # one new poll: a quote per symbol, then the reload the app does for it
         newest = store.conn().execute("SELECT MAX(ts) FROM quotes").fetchone()[0]
-        store.upsert("quotes", [{"symbol": c.symbol, "ts": newest + 15, "price": 101.0, "prev_close": 100.0,
-                                 "volume": None, "source": "yahoo"} for c in config.companies])
+        store.upsert(
+            "quotes",
+            [
+                {
+                    "symbol": c.symbol,
+                    "ts": newest + 15,
+                    "price": 101.0,
+                    "prev_close": 100.0,
+                    "volume": None,
+                    "source": "yahoo",
+                }
+                for c in config.companies
+            ],
+        )
         t = time.perf_counter()
         loader.load({"quotes", "polls"})
         refresh.append(time.perf_counter() - t)
@@ -118,19 +144,36 @@ def main(db: Path | None, runs: int) -> None:
         conn.close()
         store.conn().execute("DELETE FROM quotes WHERE ts = ?", (newest + 15,))
         store.close()
-    rows = sqlite3.connect(db).execute("SELECT (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM token_daily)").fetchone()
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM token_daily)").fetchone()
+    conn.close()
     print(f"data: {rows[0]:,} quote rows, {rows[1]:,} token rows ({db})")
-    print(line("every panel from the database, cold", f"median {median(cold) * 1000:.0f} ms", "<= 1000 ms",
-               median(cold) <= 1.0))
-    print(line("refresh after one new poll", f"median {median(refresh) * 1000:.1f} ms", "<= 50 ms",
-               median(refresh) <= 0.05))
-    print(line("headline results by SQL in SQLite", f"median {median(sql) * 1000:.0f} ms "
-               f"(polars path {median(cold) / median(sql):.2f}x)", "-", None))
+    print(
+        line(
+            "every panel from the database, cold",
+            f"median {median(cold) * 1000:.0f} ms",
+            "<= 1000 ms",
+            median(cold) <= 1.0,
+        )
+    )
+    print(
+        line(
+            "refresh after one new poll", f"median {median(refresh) * 1000:.1f} ms", "<= 50 ms", median(refresh) <= 0.05
+        )
+    )
+    print(
+        line(
+            "headline results by SQL in SQLite",
+            f"median {median(sql) * 1000:.0f} ms (polars path {median(cold) / median(sql):.2f}x)",
+            "-",
+            None,
+        )
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", type=Path, default=None, help="reuse a database built by an earlier run")
+    parser.add_argument("--db", type=Path, default=None, help="build the database here once and reuse it on later runs")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     main(args.db, args.runs)

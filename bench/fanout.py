@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import select
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, line, median
+from common import ROOT, assert_loopback, line, median
 
-from monitor.config import parse_config
+from monitor.config import Config, parse_config
 from monitor.jobs import Collector
 from storage import Store
 from tests.conftest import loopback_config_text
@@ -26,7 +27,7 @@ from tests.upstream import FakeUpstream
 DELAY = 0.2
 
 
-def config_with_symbols(base_url: str, symbols: list[str], folder: Path):
+def config_with_symbols(base_url: str, symbols: list[str], folder: Path) -> Config:
     text = loopback_config_text(base_url)
     text = text[: text.index("[[company]]")]
     for symbol in symbols:
@@ -34,7 +35,7 @@ def config_with_symbols(base_url: str, symbols: list[str], folder: Path):
     return parse_config(text, folder / "c.toml")
 
 
-async def timed_polls(config, folder: Path, runs: int) -> tuple[float, list[float]]:
+async def timed_polls(config: Config, folder: Path, runs: int) -> tuple[float, list[float]]:
     """The first poll (connections opened) and then `runs` polls on the reused connections."""
     store = Store.open(folder / "t.db")
     store.sync_instruments(config.companies)
@@ -68,22 +69,42 @@ def serve() -> None:
 
 
 def main(runs: int) -> None:
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, cwd=ROOT)
-    base_url = server.stdout.readline().strip()
-    folder = Path(tempfile.mkdtemp())
-    config = config_with_symbols(base_url, SYMBOLS, folder)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert server.stdin is not None and server.stdout is not None
     try:
-        cold, times = asyncio.run(timed_polls(config, folder, runs))
+        with tempfile.TemporaryDirectory() as tmp:
+            if not select.select([server.stdout], [], [], 30)[0]:
+                raise RuntimeError("the loopback server did not start within 30 s")
+            base_url = server.stdout.readline().strip()
+            if not base_url:
+                raise RuntimeError(f"the loopback server exited (status {server.wait(timeout=10)}) before serving")
+            folder = Path(tmp)
+            config = config_with_symbols(base_url, SYMBOLS, folder)
+            assert_loopback(config, base_url)
+            cold, times = asyncio.run(timed_polls(config, folder, runs))
     finally:
-        server.stdin.close()
-        server.wait(timeout=10)
+        server.stdin.close()  # the server's cue to stop
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()  # our child, by its pid
+            server.wait(timeout=10)
     ratio = median(times) / DELAY
     print(line("one response (server delay)", f"{DELAY:.3f} s", "-", None))
-    print(line("quotes job, 30 symbols, reused connections", f"median {median(times):.3f} s ({ratio:.2f}x)",
-               "<= 1.5x", ratio <= 1.5))
-    print(f"  first poll (opening 30 connections) {cold:.3f} s; polls {[round(t, 3) for t in times]}; "
-          f"one by one would be {30 * DELAY:.1f} s")
+    print(
+        line(
+            "quotes job, 30 symbols, reused connections",
+            f"median {median(times):.3f} s ({ratio:.2f}x)",
+            "<= 1.5x",
+            ratio <= 1.5,
+        )
+    )
+    print(
+        f"  first poll (opening 30 connections) {cold:.3f} s; polls {[round(t, 3) for t in times]}; "
+        f"one by one would be {30 * DELAY:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -22,13 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config import parse_config  # noqa: E402
-from monitor.jobs import Collector  # noqa: E402
-from storage import Store  # noqa: E402
-from tests.conftest import loopback_config_text  # noqa: E402
-from tests.payloads import revised_export, serve_everything, serve_export  # noqa: E402
-from tests.upstream import FakeUpstream  # noqa: E402
+from common import assert_loopback
 
+from monitor.config import parse_config
+from monitor.jobs import Collector
+from storage import Store
+from tests.conftest import loopback_config_text
+from tests.payloads import revised_export, serve_everything, serve_export
+from tests.upstream import FakeUpstream
+
+ROUND_TIMEOUT = 120.0  # one round of every job; requests time out after 2 s, so only a hang gets here
 TABLES = ("quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models")
 
 
@@ -45,6 +48,7 @@ async def soak(minutes: float, fault_rate: float) -> int:
     folder = Path(tempfile.mkdtemp(prefix="tokentape-soak-"))
     logging.basicConfig(filename=folder / "soak.log", level=logging.INFO)
     config = parse_config(loopback_config_text(upstream.base_url), folder / "c.toml")
+    assert_loopback(config, upstream.base_url)
     store = Store.open(folder / "soak.db")
     store.sync_instruments(config.companies)
     clock = [time.time()]
@@ -62,12 +66,13 @@ async def soak(minutes: float, fault_rate: float) -> int:
         if round_no % 7 == 0:  # new prices now and then, and a new export snapshot, so there is real writing
             upstream.fault_rate = 0.0
             serve_everything(upstream, bump=1 + (round_no % 50) / 100)
-            serve_export(upstream, revised_export() if round_no % 14 == 0 else serve_bytes(), f"2026-10-{9 + round_no % 20:02d}")
+            export = revised_export() if round_no % 14 == 0 else serve_bytes()
+            serve_export(upstream, export, f"2026-10-{9 + round_no % 20:02d}")
             upstream.fault_rate = fault_rate
         collector.force_due()
         try:
-            results = await collector.run_all_once()
-        except Exception as exc:  # noqa: BLE001 - counting, not handling
+            results = await asyncio.wait_for(collector.run_all_once(), ROUND_TIMEOUT)
+        except Exception as exc:  # counting, not handling (a hang past ROUND_TIMEOUT counts too)
             crashes += 1
             print(f"CRASH: {type(exc).__name__}: {exc}", file=sys.stderr)
             results = []
@@ -85,8 +90,11 @@ async def soak(minutes: float, fault_rate: float) -> int:
         acked_quote_keys |= set(store.conn().execute("SELECT symbol, ts FROM quotes").fetchall())
         clock[0] += 60
         if round_no % 20 == 0:
-            print(f"  round {round_no}: {polls} polls, {failed} failed, {upstream.faults_served} faults, "
-                  f"RSS {rss_mb():.1f} MB", file=sys.stderr)
+            print(
+                f"  round {round_no}: {polls} polls, {failed} failed, {upstream.faults_served} faults, "
+                f"RSS {rss_mb():.1f} MB",
+                file=sys.stderr,
+            )
     await collector.aclose()
     present = set(store.conn().execute("SELECT symbol, ts FROM quotes").fetchall())
     rows_lost += len(acked_quote_keys - present)
@@ -95,10 +103,14 @@ async def soak(minutes: float, fault_rate: float) -> int:
     rss_end = rss_mb()
     store.close()
     upstream.stop()
-    print(f"soak: {minutes:g} min, fault rate {fault_rate:.0%}, {round_no} rounds, {polls} polls "
-          f"({failed} failed), {upstream.faults_served} faults injected of {upstream.request_count} requests")
-    print(f"  crashes {crashes} (target 0) · rows lost {rows_lost} (target 0) · integrity {integrity} · "
-          f"RSS {rss_start:.1f} -> {rss_end:.1f} MB ({rss_end - rss_start:+.1f})")
+    print(
+        f"soak: {minutes:g} min, fault rate {fault_rate:.0%}, {round_no} rounds, {polls} polls "
+        f"({failed} failed), {upstream.faults_served} faults injected of {upstream.request_count} requests"
+    )
+    print(
+        f"  crashes {crashes} (target 0) · rows lost {rows_lost} (target 0) · integrity {integrity} · "
+        f"RSS {rss_start:.1f} -> {rss_end:.1f} MB ({rss_end - rss_start:+.1f})"
+    )
     print(f"  final rows: {counts}; log {folder / 'soak.log'}")
     return 0 if crashes == 0 and rows_lost == 0 and integrity == "ok" else 1
 
@@ -106,7 +118,8 @@ async def soak(minutes: float, fault_rate: float) -> int:
 def serve_bytes() -> bytes:
     from tests.payloads import export_csv
 
-    return export_csv()
+    data: bytes = export_csv()
+    return data
 
 
 if __name__ == "__main__":
