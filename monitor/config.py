@@ -1,33 +1,32 @@
 """Load and validate tokentape's TOML configuration.
 
-Validation is strict and total: every key is known, typed and range-checked here, so the rest of the
-program can trust a `Config`. A problem becomes one `ConfigError` line naming the file, the line
-(where the TOML text shows it) and the key. Loading never writes to any file.
+The file's shape is declared once, as msgspec Structs: `msgspec.convert` rejects unknown keys in every
+table, wrong types (a TOML `true` is never a number) and values outside each field's `Meta` range or
+pattern. The few rules a type cannot state (duplicate symbols, real time zones, session order, key names
+Textual can bind) are checked after it. Any problem becomes one `ConfigError` line naming the file, the
+line (where the TOML text shows it) and the key, so the rest of the program can trust a `Config`.
+Loading never writes to any file.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+import types
 from datetime import date, time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 import platformdirs
+from msgspec import Meta
 
 APP_NAME = "tokentape"
 CONFIG_ENV = "TOKENTAPE_CONFIG"
-
-HK_SYMBOL = re.compile(r"^\d{4}\.HK$")
-OTHER_SYMBOL = re.compile(r"^\^?[A-Z0-9][A-Z0-9.\-=]{0,14}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-GROUPS = ("core", "peer", "index")
-INTRADAY_INTERVALS = ("1m", "2m", "5m")
-TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table",
-              date: "a date"}
 BINDING_IDS = ("refresh", "export", "currency", "view", "sort", "next_panel", "filter", "help", "quit")
 
 
@@ -40,51 +39,94 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {key + ': ' if key else ''}{message}")
 
 
-@dataclass(frozen=True)
-class SourceConfig:
+# -- value types: the range or pattern, and the words a user sees when a value breaks it ------------------
+
+_PositiveInt = Annotated[int, Meta(gt=0, description="must be > 0")]
+_NonNegativeInt = Annotated[int, Meta(ge=0, description="must be >= 0")]
+_PositiveFloat = Annotated[float, Meta(gt=0, description="must be > 0")]
+_Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="must be a 3-letter currency code like USD")]
+_HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^/\s]+", description="must be an http:// or https:// URL")]
+# Yahoo's form: 4-digit HK codes like 0100.HK, or a US ticker / ^index that does not end in .HK.
+_Symbol = Annotated[
+    str,
+    Meta(
+        pattern=r"^(?:\d{4}\.HK|(?!.*\.HK$)\^?[A-Z0-9][A-Z0-9.\-=]{0,14})$",
+        description="malformed symbol: Yahoo form is a 4-digit HK code like 0100.HK, or NVDA",
+    ),
+]
+_Slug = Annotated[str, Meta(min_length=1, description='must be a list of author slugs like "minimax"')]
+_Name = Annotated[str, Meta(pattern=r"\S", description="must not be empty")]
+_Day = Annotated[date, Meta(description="not a YYYY-MM-DD date")]
+_Clock = Annotated[str, Meta(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$", description='must be a time "HH:MM"')]
+_Window = Annotated[tuple[_Clock, _Clock], Meta(description='must be a pair of times like ["09:30", "12:00"]')]
+_Sessions = Annotated[tuple[_Window, ...], Meta(min_length=1, description="must list at least one session")]
+_Group = Annotated[Literal["core", "peer", "index"], Meta(description="must be one of core, peer, index")]
+_Interval = Annotated[Literal["1m", "2m", "5m"], Meta(description="must be one of 1m, 2m, 5m")]
+_Calendar = Annotated[Literal["XHKG", "XNYS"], Meta(description="must be XHKG or XNYS")]
+
+
+class _Table(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A TOML table as declared: an unknown key is an error, and the parsed value never changes."""
+
+
+# -- the public, typed configuration (tables the file spells out exactly are decoded straight into these) --
+
+
+class SourceConfig(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str
     timeout_seconds: float
     api_key_env: str | None = None
 
 
-@dataclass(frozen=True)
-class JobsConfig:
-    quotes_open_seconds: int = 30
-    quotes_closed_seconds: int = 900
-    intraday_interval: str = "2m"
-    daily_bars_after_close_minutes: int = 10
-    fx_seconds: int = 3600
-    openrouter_export_seconds: int = 10800
-    openrouter_models_seconds: int = 86400
-    openrouter_weekly_seconds: int = 21600
+class JobsConfig(_Table, frozen=True):
+    quotes_open_seconds: _PositiveInt = 30
+    quotes_closed_seconds: _PositiveInt = 900
+    intraday_interval: _Interval = "2m"
+    daily_bars_after_close_minutes: _NonNegativeInt = 10
+    fx_seconds: _PositiveInt = 3600
+    openrouter_export_seconds: _PositiveInt = 10800
+    openrouter_models_seconds: _PositiveInt = 86400
+    openrouter_weekly_seconds: _NonNegativeInt = 21600  # 0 turns the weekly chart off
 
 
-@dataclass(frozen=True)
-class UiConfig:
-    stale_quote_seconds: int = 300
-    stale_tokens_hours: int = 50
-    read_only_check_seconds: float = 2.0
+class UiConfig(_Table, frozen=True):
+    stale_quote_seconds: _PositiveInt = 300
+    stale_tokens_hours: _PositiveInt = 50
+    read_only_check_seconds: _PositiveFloat = 2.0
     export_dir: str = ""
 
 
-@dataclass(frozen=True)
-class MarketConfig:
+class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One exchange's trading day, in its local time. Holidays come from `calendar` (see monitor.markets)."""
+
     name: str
     timezone: str
+    calendar: str
+    pre_open: tuple[time, time] | None
     sessions: tuple[tuple[time, time], ...]
-    holidays: frozenset[date]
+    closing_auction: tuple[time, time] | None
+    half_day_close: time | None
+    closures: frozenset[date]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def close(self) -> time:
+        """When the last price of a full trading day is fixed: the end of the closing auction, if any."""
+        return self.closing_auction[1] if self.closing_auction else self.sessions[-1][1]
 
 
-@dataclass(frozen=True)
-class Company:
-    name: str
-    symbol: str
-    currency: str
-    group: str
-    total_shares: int | None = None
-    ipo_date: date | None = None
-    ipo_price: float | None = None
-    openrouter_authors: tuple[str, ...] = ()
+class Company(_Table, frozen=True):
+    name: _Name
+    symbol: _Symbol
+    currency: _Currency
+    group: _Group = "peer"
+    total_shares: _PositiveInt | None = None
+    ipo_date: _Day | None = None
+    ipo_price: _PositiveFloat | None = None
+    openrouter_authors: tuple[_Slug, ...] = ()
 
     @property
     def market(self) -> str:
@@ -92,8 +134,7 @@ class Company:
         return "HK" if self.symbol.endswith(".HK") or self.symbol.startswith("^HS") else "US"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(msgspec.Struct, frozen=True, kw_only=True):
     path: Path
     display_currency: str
     display_currencies: tuple[str, ...]
@@ -105,7 +146,7 @@ class Config:
     markets: dict[str, MarketConfig]
     makers: dict[str, str]
     unattributed_authors: tuple[str, ...]
-    companies: tuple[Company, ...] = field(default_factory=tuple)
+    companies: tuple[Company, ...] = ()
 
     def company(self, symbol: str) -> Company | None:
         return next((c for c in self.companies if c.symbol == symbol), None)
@@ -113,6 +154,90 @@ class Config:
     def author_company(self) -> dict[str, Company]:
         """OpenRouter author slug -> the listed company that makes its models."""
         return {a: c for c in self.companies for a in c.openrouter_authors}
+
+
+# -- the file as written: tables whose defaults differ per entry, and the top level ----------------------
+
+
+class _Source(_Table, frozen=True):
+    base_url: _HttpUrl
+    timeout_seconds: _PositiveFloat
+
+
+class _YahooSource(_Source, frozen=True):
+    base_url: _HttpUrl = "https://query1.finance.yahoo.com"
+    timeout_seconds: _PositiveFloat = 10.0
+
+
+class _TencentSource(_Source, frozen=True):
+    base_url: _HttpUrl = "https://qt.gtimg.cn"
+    timeout_seconds: _PositiveFloat = 10.0
+
+
+class _OpenRouterSource(_Source, frozen=True):
+    base_url: _HttpUrl = "https://openrouter.ai"
+    timeout_seconds: _PositiveFloat = 30.0
+    api_key_env: str = "OPENROUTER_API_KEY"
+
+
+class _Sources(_Table, frozen=True):
+    yahoo: _YahooSource = _YahooSource()
+    tencent: _TencentSource = _TencentSource()
+    openrouter: _OpenRouterSource = _OpenRouterSource()
+
+
+class _Market(_Table, frozen=True):
+    """[markets.X] as written; times stay "HH:MM" strings until the checks after decoding."""
+
+    timezone: str
+    calendar: _Calendar
+    sessions: _Sessions
+    pre_open: _Window | None = None
+    closing_auction: _Window | None = None
+    half_day_close: _Clock | None = None
+    closures: tuple[_Day, ...] = ()
+
+
+class _HKMarket(_Market, frozen=True):
+    timezone: str = "Asia/Hong_Kong"
+    calendar: _Calendar = "XHKG"
+    sessions: _Sessions = (("09:30", "12:00"), ("13:00", "16:00"))
+    pre_open: _Window | None = ("09:00", "09:30")
+    closing_auction: _Window | None = ("16:00", "16:10")
+    half_day_close: _Clock | None = "12:00"
+
+
+class _USMarket(_Market, frozen=True):
+    timezone: str = "America/New_York"
+    calendar: _Calendar = "XNYS"
+    sessions: _Sessions = (("09:30", "16:00"),)
+    half_day_close: _Clock | None = "13:00"
+
+
+class _Markets(_Table, frozen=True):
+    HK: _HKMarket = _HKMarket()
+    US: _USMarket = _USMarket()
+
+
+class _OpenRouterTable(_Table, frozen=True):
+    unattributed_authors: tuple[_Slug, ...] = ("stealth", "openrouter")
+
+
+class _File(_Table, frozen=True):
+    display_currency: _Currency = "USD"
+    display_currencies: tuple[_Currency, ...] | None = None
+    database: str = ""
+    sources: _Sources = _Sources()
+    jobs: JobsConfig = JobsConfig()
+    ui: UiConfig = UiConfig()
+    keys: dict[str, str] = {}
+    markets: _Markets = _Markets()
+    makers: dict[str, str] = {}
+    openrouter: _OpenRouterTable = _OpenRouterTable()
+    company: tuple[Company, ...] = ()
+
+
+# -- finding, reading, parsing ----------------------------------------------------------------------------
 
 
 def bundled_config_path() -> Path:
@@ -150,7 +275,273 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise ConfigError(path, f"not valid TOML: {exc}", line=line) from None
-    return _Validator(Path(path), text).config(raw)
+    try:
+        try:
+            file = msgspec.convert(raw, _File)
+        except msgspec.ValidationError as exc:
+            raise _explain(str(exc), raw) from None
+        return _build(file, Path(path))
+    except _Invalid as bad:
+        lines = _key_lines(text)
+        line = lines.get((bad.table, bad.key)) or lines.get(
+            (f"{bad.table}.{bad.key}" if bad.table else bad.key, "")  # the key names a whole table
+        )
+        shown = f"[{bad.table}] {bad.key}" if bad.table else bad.key
+        raise ConfigError(path, bad.message, line=line or lines.get((bad.table, "")), key=shown) from None
+
+
+class _Invalid(Exception):
+    """A rule broken at `[table] key`; parse_config adds the file and line."""
+
+    def __init__(self, table: str, key: str, message: str):
+        super().__init__(message)
+        self.table, self.key, self.message = table, key, message
+
+
+# -- the rules a type cannot state --------------------------------------------------------------------------
+
+
+def _build(file: _File, path: Path) -> Config:
+    currencies = file.display_currencies or (file.display_currency,)
+    if file.display_currency not in currencies:
+        currencies = (file.display_currency, *currencies)
+    seen: set[str] = set()
+    for index, company in enumerate(file.company):
+        if company.symbol in seen:
+            raise _Invalid(f"company[{index}]", "symbol", f"duplicate symbol {company.symbol!r}")
+        seen.add(company.symbol)
+    src = file.sources
+    sources = {
+        name: SourceConfig(base_url=s.base_url.rstrip("/"), timeout_seconds=s.timeout_seconds)
+        for name, s in (("yahoo", src.yahoo), ("tencent", src.tencent))
+    }
+    sources["openrouter"] = SourceConfig(
+        base_url=src.openrouter.base_url.rstrip("/"),
+        timeout_seconds=src.openrouter.timeout_seconds,
+        api_key_env=src.openrouter.api_key_env,
+    )
+    return Config(
+        path=path,
+        display_currency=file.display_currency,
+        display_currencies=tuple(dict.fromkeys(currencies)),
+        database=file.database,
+        sources=sources,
+        jobs=file.jobs,
+        ui=file.ui,
+        keys=_keys(file.keys),
+        markets={"HK": _market("HK", file.markets.HK), "US": _market("US", file.markets.US)},
+        makers=file.makers,
+        unattributed_authors=file.openrouter.unattributed_authors,
+        companies=file.company,
+    )
+
+
+def _market(name: str, raw: _Market) -> MarketConfig:
+    table = f"markets.{name}"
+    try:
+        ZoneInfo(raw.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(
+            table, "timezone", f"unknown time zone {raw.timezone!r} (IANA names like Asia/Hong_Kong)"
+        ) from None
+
+    def window(key: str, pair: tuple[str, str]) -> tuple[time, time]:
+        start, end = time.fromisoformat(pair[0]), time.fromisoformat(pair[1])
+        if end <= start:
+            raise _Invalid(table, key, f"ends before it starts: {list(pair)!r}")
+        return start, end
+
+    pre_open = window("pre_open", raw.pre_open) if raw.pre_open else None
+    sessions = tuple(window("sessions", pair) for pair in raw.sessions)
+    auction = window("closing_auction", raw.closing_auction) if raw.closing_auction else None
+    # One trading day, in order: pre-open, the sessions (a gap between two is the lunch break), the auction.
+    day = [("pre_open", pre_open)] if pre_open else []
+    day += [("sessions", s) for s in sessions] + ([("closing_auction", auction)] if auction else [])
+    for (_, (_, end)), (key, (start, _)) in itertools.pairwise(day):
+        if start < end:
+            raise _Invalid(table, key, "windows overlap or are out of order (pre-open, sessions, closing auction)")
+    half_day_close = time.fromisoformat(raw.half_day_close) if raw.half_day_close else None
+    if half_day_close and not sessions[0][0] < half_day_close <= sessions[-1][1]:
+        raise _Invalid(table, "half_day_close", f"must fall within the sessions (got {raw.half_day_close!r})")
+    return MarketConfig(
+        name=name,
+        timezone=raw.timezone,
+        calendar=raw.calendar,
+        pre_open=pre_open,
+        sessions=sessions,
+        closing_auction=auction,
+        half_day_close=half_day_close,
+        closures=frozenset(raw.closures),
+    )
+
+
+# Textual reports modifiers in alphabetical order, so "shift+ctrl+x" would never fire. Its kitty-protocol-only
+# super and hyper are left out: a desktop or terminal normally keeps those keys, so the binding would be dead.
+KEY_MODIFIERS = ("alt", "ctrl", "meta", "shift")
+# What Textual calls the printable ASCII characters that are not letters or digits (its _character_to_key):
+# after a modifier they must be written by name ("ctrl+slash"); alone, either form works.
+_CHARACTER_KEYS = {
+    "!": "exclamation_mark",
+    '"': "quotation_mark",
+    "#": "number_sign",
+    "$": "dollar_sign",
+    "%": "percent_sign",
+    "&": "ampersand",
+    "'": "apostrophe",
+    "(": "left_parenthesis",
+    ")": "right_parenthesis",
+    "*": "asterisk",
+    "+": "plus",
+    ",": "comma",
+    "-": "minus",
+    ".": "full_stop",
+    "/": "slash",
+    ":": "colon",
+    ";": "semicolon",
+    "<": "less_than_sign",
+    "=": "equals_sign",
+    ">": "greater_than_sign",
+    "?": "question_mark",
+    "@": "at",
+    "[": "left_square_bracket",
+    "\\": "backslash",
+    "]": "right_square_bracket",
+    "^": "circumflex_accent",
+    "_": "underscore",
+    "`": "grave_accent",
+    "{": "left_curly_bracket",
+    "|": "vertical_line",
+    "}": "right_curly_bracket",
+    "~": "tilde",
+}
+# Every key name besides a-z and 0-9: Textual's names for the non-character keys (textual.keys.Keys and the
+# kitty protocol's functional keys) and for the characters above. monitor/ must not import Textual, so they
+# are listed here; tests/test_config.py proves with Textual's own input parser that each one can fire.
+KEY_NAMES = frozenset(
+    ["escape", "enter", "tab", "space", "backspace", "insert", "delete", "home", "end", "pageup", "pagedown"]
+    + ["up", "down", "left", "right"]
+    + [f"f{n}" for n in range(1, 25)]
+    + list(_CHARACTER_KEYS.values())
+)
+
+
+def _keys(keys: dict[str, str]) -> dict[str, str]:
+    for binding_id, value in keys.items():
+        if binding_id not in BINDING_IDS:
+            raise _Invalid("keys", binding_id, f"unknown key (expected one of: {', '.join(sorted(BINDING_IDS))})")
+        problem = _unbindable(value)
+        if problem:
+            raise _Invalid("keys", binding_id, f"not a key Textual can bind: {problem}")
+    return {binding_id: value.strip() for binding_id, value in keys.items()}
+
+
+def _unbindable(keys: str) -> str | None:
+    """Why a Textual binding on `keys` ("r", "ctrl+r", "f5,question_mark") could never fire, or None."""
+    for alternative in keys.split(","):
+        key = alternative.strip()
+        if not key:
+            return f"an empty key name in {keys!r}"
+        if len(key) == 1:
+            if key.isprintable() and not key.isspace():
+                continue
+            return f"{key!r} is not a printable character"
+        *modifiers, base = key.split("+")
+        unknown = [m for m in modifiers if m not in KEY_MODIFIERS]
+        if unknown:
+            return f"unknown modifier {unknown[0]!r} in {key!r} (modifiers: {', '.join(KEY_MODIFIERS)})"
+        if modifiers != sorted(set(modifiers)):
+            return f"write {key!r} as {'+'.join([*sorted(set(modifiers)), base])!r}"
+        if base in _CHARACTER_KEYS and modifiers:
+            return f"write {key!r} as {'+'.join([*modifiers, _CHARACTER_KEYS[base]])!r}"
+        if not (base in KEY_NAMES or re.fullmatch(r"[a-z0-9]", base)):
+            return f"unknown key {base!r} in {key!r} (a-z, 0-9, or a name like tab, f5, slash, question_mark)"
+    return None
+
+
+# -- turning msgspec's error into the file's words ----------------------------------------------------------
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "array": "a list",
+    "object": "a table",
+    "date": "a YYYY-MM-DD date",
+}
+
+
+def _explain(error: str, raw: dict[str, Any]) -> _Invalid:
+    """msgspec's `Expected `int` >= 1 - at `$.jobs.fx_seconds`` as `[jobs] fx_seconds: must be > 0 (got -5)`."""
+    what, _, at = error.partition(" - at `$")
+    parts: list[str | int] = []
+    for name, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+|\.\.\.)\]", at.rstrip("`")):
+        # msgspec writes a dict key as [...]; the first entry that fails on its own is the one it meant.
+        parts.append(name or (int(index) if index != "..." else _failing_key(raw, parts)))
+    if field := re.fullmatch(r"Object contains unknown field `(.+)`", what):
+        allowed = ", ".join(f.name for f in msgspec.structs.fields(_unwrap(_type_at(parts))[0]))
+        parts.append(field.group(1))
+        message = f"unknown key (expected one of: {allowed})"
+    elif field := re.fullmatch(r"Object missing required field `(.+)`", what):
+        parts.append(field.group(1))
+        message = "missing required key"
+    elif kinds := re.fullmatch(r"Expected `([^`]+)`, got `[^`]+`", what):
+        words = [_TYPE_WORDS.get(k, k) for k in kinds.group(1).split(" | ") if k != "null"]
+        message = f"must be {' or '.join(words)}{_got(raw, parts)}"
+    else:  # a range, pattern, length or choice: the field's own words
+        message = f"{_unwrap(_type_at(parts))[1] or what}{_got(raw, parts)}"
+    last = max((i for i, p in enumerate(parts) if isinstance(p, str)), default=0)
+    table = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[:last]).lstrip(".")
+    return _Invalid(table, str(parts[last]) if parts else "", message)
+
+
+def _type_at(parts: list[str | int]) -> Any:
+    """The declared type of the value at `parts` in the file, e.g. ["company", 1, "symbol"] -> _Symbol."""
+    kind: Any = _File
+    for part in parts:
+        kind = _unwrap(kind)[0]
+        if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+            kind = next(f.type for f in msgspec.structs.fields(kind) if f.name == part)
+        elif get_origin(kind) is dict:
+            kind = get_args(kind)[1]
+        else:  # tuple[X, ...] or a fixed-length tuple[X, Y]
+            args = get_args(kind)
+            kind = args[0] if args[-1] is ... else args[int(part)]
+    return kind
+
+
+def _unwrap(kind: Any) -> tuple[Any, str | None]:
+    """The type inside Annotated[...] and `X | None`, and the outermost Meta description on the way."""
+    description = None
+    while True:
+        if get_origin(kind) is Annotated:
+            kind, *metas = get_args(kind)
+            description = description or next((m.description for m in metas if m.description), None)
+        elif get_origin(kind) in (Union, types.UnionType):
+            kind = next(a for a in get_args(kind) if a is not type(None))
+        else:
+            return kind, description
+
+
+def _raw_at(raw: Any, parts: list[str | int]) -> Any:
+    for part in parts:
+        raw = raw[part]
+    return raw
+
+
+def _failing_key(raw: dict[str, Any], parts: list[str | int]) -> str:
+    entries, value_type = _raw_at(raw, parts), get_args(_unwrap(_type_at(parts))[0])[1]
+    for key, value in entries.items():
+        try:
+            msgspec.convert(value, value_type)
+        except msgspec.ValidationError:
+            return str(key)
+    return "?"
+
+
+def _got(raw: dict[str, Any], parts: list[str | int]) -> str:
+    """(got <the bad value>), kept short so the message stays one readable line."""
+    text = repr(_raw_at(raw, parts))
+    return f" (got {text if len(text) <= 60 else text[:57] + '...'})"
 
 
 def _line_from_message(message: str) -> int | None:
@@ -168,241 +559,14 @@ def _key_lines(text: str) -> dict[tuple[str, str], int]:
     array_counts: dict[str, int] = {}
     for number, raw_line in enumerate(text.splitlines(), start=1):
         line = raw_line.strip()
-        if line.startswith("[["):
-            name = line.strip("[] ")
+        if header := re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", line):
+            name = header.group(1)
             array_counts[name] = array_counts.get(name, -1) + 1
             table = f"{name}[{array_counts[name]}]"
             lines.setdefault((table, ""), number)
-        elif line.startswith("["):
-            table = line.split("]")[0].strip("[ ")
+        elif header := re.match(r"^\[\s*([^\]]+?)\s*\]", line):
+            table = header.group(1)
             lines.setdefault((table, ""), number)
-        else:
-            match = re.match(r'^"?([A-Za-z0-9_\-]+)"?\s*=', line)
-            if match:
-                lines.setdefault((table, match.group(1)), number)
+        elif key := re.match(r'^"?([A-Za-z0-9_\-]+)"?\s*=', line):
+            lines.setdefault((table, key.group(1)), number)
     return lines
-
-
-class _Validator:
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.lines = _key_lines(text)
-
-    def fail(self, table: str, key: str, message: str) -> ConfigError:
-        line = self.lines.get((table, key)) or self.lines.get((table, ""))
-        shown = f"[{table}] {key}" if table else key
-        return ConfigError(self.path, message, line=line, key=shown.strip())
-
-    def check_keys(self, table: str, raw: dict[str, Any], allowed: set[str]) -> None:
-        for key in raw:
-            if key not in allowed:
-                raise self.fail(table, key, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-    def get(self, table: str, raw: dict, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in raw:
-            if default is ...:
-                raise self.fail(table, key, "missing required key")
-            return default
-        value = raw[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        # bool is an int in Python; a TOML `true` is never a valid number here.
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            names = " or ".join(dict.fromkeys(TYPE_NAMES.get(k, k.__name__) for k in kinds))
-            raise self.fail(table, key, f"must be {names} (got {value!r})")
-        return value
-
-    def table(self, parent: str, raw: dict, key: str) -> dict:
-        value = raw.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(parent, key, "must be a table")
-        return value
-
-    def positive(self, table: str, raw: dict, key: str, default: Any, kind: type = int, zero_ok: bool = False):
-        value = self.get(table, raw, key, (kind, int) if kind is float else kind, default)
-        if value < 0 or (value == 0 and not zero_ok):
-            raise self.fail(table, key, f"must be {'>= 0' if zero_ok else '> 0'} (got {value})")
-        return float(value) if kind is float else value
-
-    def currency(self, table: str, raw: dict, key: str, default: Any = ...) -> str:
-        value = self.get(table, raw, key, str, default)
-        if not CURRENCY.match(value):
-            raise self.fail(table, key, f"must be a 3-letter currency code like USD (got {value!r})")
-        return value
-
-    def config(self, raw: dict) -> Config:
-        top = {"display_currency", "display_currencies", "database", "sources", "jobs", "ui", "keys",
-               "markets", "makers", "openrouter", "company"}
-        self.check_keys("", raw, top)
-        display = self.currency("", raw, "display_currency", "USD")
-        currencies = self.get("", raw, "display_currencies", list, [display])
-        for c in currencies:
-            if not isinstance(c, str) or not CURRENCY.match(c):
-                raise self.fail("", "display_currencies", f"must list 3-letter currency codes (got {c!r})")
-        if display not in currencies:
-            currencies = [display, *currencies]
-        markets = self.markets(raw)
-        companies = self.companies(raw, markets)
-        return Config(
-            path=self.path,
-            display_currency=display,
-            display_currencies=tuple(dict.fromkeys(currencies)),
-            database=self.get("", raw, "database", str, ""),
-            sources=self.sources(raw),
-            jobs=self.jobs(raw),
-            ui=self.ui(raw),
-            keys=self.keys(raw),
-            markets=markets,
-            makers=self.makers(raw),
-            unattributed_authors=self.unattributed(raw),
-            companies=companies,
-        )
-
-    def sources(self, raw: dict) -> dict[str, SourceConfig]:
-        sources_raw = self.table("", raw, "sources")
-        self.check_keys("sources", sources_raw, {"yahoo", "tencent", "openrouter"})
-        defaults = {"yahoo": ("https://query1.finance.yahoo.com", 10.0), "tencent": ("https://qt.gtimg.cn", 10.0),
-                    "openrouter": ("https://openrouter.ai", 30.0)}
-        result = {}
-        for name, (url, timeout) in defaults.items():
-            table = f"sources.{name}"
-            src = self.table("sources", sources_raw, name)
-            allowed = {"base_url", "timeout_seconds"} | ({"api_key_env"} if name == "openrouter" else set())
-            self.check_keys(table, src, allowed)
-            base_url = self.get(table, src, "base_url", str, url).rstrip("/")
-            if not re.match(r"^https?://[^/\s]+", base_url):
-                raise self.fail(table, "base_url", f"must be an http:// or https:// URL (got {base_url!r})")
-            result[name] = SourceConfig(
-                base_url=base_url,
-                timeout_seconds=self.positive(table, src, "timeout_seconds", timeout, float),
-                api_key_env=self.get(table, src, "api_key_env", str, "OPENROUTER_API_KEY") if name == "openrouter"
-                else None,
-            )
-        return result
-
-    def jobs(self, raw: dict) -> JobsConfig:
-        src = self.table("", raw, "jobs")
-        defaults = JobsConfig()
-        self.check_keys("jobs", src, set(JobsConfig.__dataclass_fields__))
-        values: dict[str, Any] = {}
-        for key in JobsConfig.__dataclass_fields__:
-            default = getattr(defaults, key)
-            if key == "intraday_interval":
-                values[key] = self.get("jobs", src, key, str, default)
-                if values[key] not in INTRADAY_INTERVALS:
-                    raise self.fail("jobs", key, f"must be one of {', '.join(INTRADAY_INTERVALS)}")
-            else:
-                zero_ok = key in ("openrouter_weekly_seconds", "daily_bars_after_close_minutes")
-                values[key] = self.positive("jobs", src, key, default, zero_ok=zero_ok)
-        return JobsConfig(**values)
-
-    def ui(self, raw: dict) -> UiConfig:
-        src = self.table("", raw, "ui")
-        self.check_keys("ui", src, set(UiConfig.__dataclass_fields__))
-        d = UiConfig()
-        return UiConfig(
-            stale_quote_seconds=self.positive("ui", src, "stale_quote_seconds", d.stale_quote_seconds),
-            stale_tokens_hours=self.positive("ui", src, "stale_tokens_hours", d.stale_tokens_hours),
-            read_only_check_seconds=self.positive("ui", src, "read_only_check_seconds", d.read_only_check_seconds,
-                                                  float),
-            export_dir=self.get("ui", src, "export_dir", str, d.export_dir),
-        )
-
-    def keys(self, raw: dict) -> dict[str, str]:
-        src = self.table("", raw, "keys")
-        self.check_keys("keys", src, set(BINDING_IDS))
-        keys = {}
-        for binding_id in src:
-            value = self.get("keys", src, binding_id, str).strip()
-            if not value or not re.match(r"^[a-z0-9_+\-,]+$", value):
-                raise self.fail("keys", binding_id, f"not a key name Textual knows (got {value!r})")
-            keys[binding_id] = value
-        return keys
-
-    def markets(self, raw: dict) -> dict[str, MarketConfig]:
-        src = self.table("", raw, "markets")
-        self.check_keys("markets", src, {"HK", "US"})
-        result = {}
-        for name, tz in (("HK", "Asia/Hong_Kong"), ("US", "America/New_York")):
-            table = f"markets.{name}"
-            market = self.table("markets", src, name)
-            self.check_keys(table, market, {"timezone", "sessions", "holidays"})
-            default_sessions = [["09:30", "12:00"], ["13:00", "16:00"]] if name == "HK" else [["09:30", "16:00"]]
-            sessions = []
-            for pair in self.get(table, market, "sessions", list, default_sessions):
-                try:
-                    start, end = (time.fromisoformat(p) for p in pair)
-                except (TypeError, ValueError):
-                    raise self.fail(table, "sessions", f'each session is ["HH:MM", "HH:MM"] (got {pair!r})') from None
-                if end <= start:
-                    raise self.fail(table, "sessions", f"session ends before it starts: {pair!r}")
-                sessions.append((start, end))
-            holidays = set()
-            for day in self.get(table, market, "holidays", list, []):
-                try:
-                    holidays.add(date.fromisoformat(day))
-                except (TypeError, ValueError):
-                    raise self.fail(table, "holidays", f"not a YYYY-MM-DD date: {day!r}") from None
-            result[name] = MarketConfig(name, self.get(table, market, "timezone", str, tz), tuple(sessions),
-                                        frozenset(holidays))
-        return result
-
-    def makers(self, raw: dict) -> dict[str, str]:
-        src = self.table("", raw, "makers")
-        return {slug: self.get("makers", src, slug, str) for slug in src}
-
-    def unattributed(self, raw: dict) -> tuple[str, ...]:
-        src = self.table("", raw, "openrouter")
-        self.check_keys("openrouter", src, {"unattributed_authors"})
-        authors = self.get("openrouter", src, "unattributed_authors", list, ["stealth", "openrouter"])
-        if not all(isinstance(a, str) for a in authors):
-            raise self.fail("openrouter", "unattributed_authors", "must be a list of author slugs")
-        return tuple(authors)
-
-    def companies(self, raw: dict, markets: dict[str, MarketConfig]) -> tuple[Company, ...]:
-        items = self.get("", raw, "company", list, [])
-        allowed = {"name", "symbol", "currency", "total_shares", "ipo_date", "ipo_price", "openrouter_authors",
-                   "group"}
-        seen: set[str] = set()
-        companies = []
-        for index, item in enumerate(items):
-            table = f"company[{index}]"
-            if not isinstance(item, dict):
-                raise self.fail("", "company", "each company is a [[company]] table")
-            self.check_keys(table, item, allowed)
-            symbol = self.get(table, item, "symbol", str)
-            if not (HK_SYMBOL.match(symbol) or (OTHER_SYMBOL.match(symbol) and not symbol.endswith(".HK"))):
-                raise self.fail(table, "symbol",
-                                f"malformed symbol {symbol!r} (Yahoo form: 4-digit HK codes like 0100.HK, or NVDA)")
-            if symbol in seen:
-                raise self.fail(table, "symbol", f"duplicate symbol {symbol!r}")
-            seen.add(symbol)
-            group = self.get(table, item, "group", str, "peer")
-            if group not in GROUPS:
-                raise self.fail(table, "group", f"must be one of {', '.join(GROUPS)} (got {group!r})")
-            shares = self.get(table, item, "total_shares", int, None)
-            if shares is not None and shares <= 0:
-                raise self.fail(table, "total_shares", f"must be > 0 (got {shares})")
-            ipo_price = self.get(table, item, "ipo_price", (float, int), None)
-            if ipo_price is not None and ipo_price <= 0:
-                raise self.fail(table, "ipo_price", f"must be > 0 (got {ipo_price})")
-            ipo_date = self.get(table, item, "ipo_date", (str, date), None)
-            if isinstance(ipo_date, str):
-                try:
-                    ipo_date = date.fromisoformat(ipo_date)
-                except ValueError:
-                    raise self.fail(table, "ipo_date", f"not a YYYY-MM-DD date: {ipo_date!r}") from None
-            authors = self.get(table, item, "openrouter_authors", list, [])
-            if not all(isinstance(a, str) and a for a in authors):
-                raise self.fail(table, "openrouter_authors", "must be a list of author slugs like \"minimax\"")
-            name = self.get(table, item, "name", str)
-            if not name.strip():
-                raise self.fail(table, "name", "must not be empty")
-            company = Company(
-                name=name, symbol=symbol, currency=self.currency(table, item, "currency"), group=group,
-                total_shares=shares, ipo_date=ipo_date, ipo_price=float(ipo_price) if ipo_price else None,
-                openrouter_authors=tuple(authors),
-            )
-            if company.market not in markets:
-                raise self.fail(table, "symbol", f"no [markets.{company.market}] calendar for {symbol}")
-            companies.append(company)
-        return tuple(companies)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from monitor.config import APP_NAME, Config
+from monitor.markets import calendar_fingerprint, is_trading_day
 from storage import SCHEMA_VERSION, Store
 
 REPORTED, INTERPOLATED = "demo-reported", "demo-interpolated"
@@ -29,13 +31,13 @@ def load_demo_data() -> dict:
     return json.loads((resources.files("monitor") / "demo_data" / "demo.json").read_text(encoding="utf-8"))
 
 
-def fill_closes(points: list[tuple[str, float]], holidays: frozenset[date]) -> list[dict]:
+def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bool]) -> list[dict]:
     """Daily closes on every trading day from the first to the last reported point, geometric in between."""
     bars = []
     for (d0, c0), (d1, c1) in zip(points, points[1:]):
         start, end = date.fromisoformat(d0), date.fromisoformat(d1)
         days = [start + timedelta(n) for n in range((end - start).days)]
-        trading = [d for d in days if d.weekday() < 5 and d not in holidays]
+        trading = [d for d in days if is_trading(d)]
         for i, day in enumerate(trading):
             close = c0 * (c1 / c0) ** (i / len(trading))
             bars.append({"date": day.isoformat(), "close": round(close, 3), "source": REPORTED if i == 0 else INTERPOLATED})
@@ -46,10 +48,10 @@ def fill_closes(points: list[tuple[str, float]], holidays: frozenset[date]) -> l
 
 def populate(store: Store, config: Config, data: dict) -> None:
     store.sync_instruments(config.companies)
-    holidays = config.markets["HK"].holidays
+    hk = config.markets["HK"]  # the demo dataset holds HK stocks only
     bars = []
     for symbol, points in data["reported_closes"].items():
-        for bar in fill_closes([(d, c) for d, c, _ in points], holidays):
+        for bar in fill_closes([(d, c) for d, c, _ in points], lambda day: is_trading_day(hk, day)):
             bars.append({"symbol": symbol, "open": None, "high": None, "low": None, "volume": None, **bar})
     as_of = datetime.fromisoformat(data["as_of"].replace("Z", "+00:00")).timestamp()
     with store.transaction() as conn:
@@ -68,7 +70,7 @@ def _cache_path(config: Config, data: bytes) -> Path:
     """Where a built demo database for this dataset, schema and watchlist is kept between runs."""
     key = hashlib.sha256(data)
     key.update(str(SCHEMA_VERSION).encode())
-    key.update(repr((config.companies, sorted(config.markets["HK"].holidays))).encode())
+    key.update(repr((config.companies, calendar_fingerprint(config.markets["HK"]))).encode())
     return platformdirs.user_cache_path(APP_NAME) / f"demo-{key.hexdigest()[:16]}.db"
 
 

@@ -1,14 +1,43 @@
-"""Trading calendars: is a market open, at lunch, closed or on holiday at a given instant. Pure."""
+"""Trading calendars: what an exchange is doing at an instant, and which days it trades.
+
+The trading day's windows come from the config ([markets.HK], [markets.US]); holidays and half days for any
+year from the `holidays` package's exchange calendars (XHKG for HKEX, XNYS for NYSE), worked out one year at
+a time on first use and kept (in memory, and in the cache dir so later starts skip the package's import).
+
+The package marks half days in its HALF_DAY category: HKEX's Christmas Eve, New Year's Eve and Lunar New
+Year's Eve (morning only), NYSE's early closes (13:00 on the day after Thanksgiving, Christmas Eve, 3 July).
+On those days trading stops at the market's `half_day_close` and the closing auction, if any, starts then.
+For years the package does not cover (HKEX before 2014, any after 2100) it knows no holidays, so every
+weekday there counts as a trading day. Typhoon and black-rainstorm closures are not known in advance: add
+them to `closures` in the config (the package lists past ones, e.g. 2023-09-08, once released).
+
+States, in the order a trading day passes through them:
+
+    pre-open  orders are taken, nothing trades yet (HKEX 09:00-09:30)
+    open      continuous trading
+    lunch     between two sessions (HKEX 12:00-13:00)
+    auction   the closing auction fixes the close (HKEX 16:00-16:10)
+    closed    before and after the day's windows, and weekends
+    holiday   a weekday the exchange does not trade: a calendar holiday or a configured closure
+
+`is_open` is continuous trading only: a quote that stops moving then is stale. `is_trading` adds the
+pre-open and the closing auction, when prices can still print: the fast polling cadence follows it.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from monitor.config import MarketConfig
+import platformdirs
 
-OPEN, LUNCH, CLOSED, HOLIDAY = "open", "lunch", "closed", "holiday"
+from monitor.config import APP_NAME, MarketConfig
+
+PRE_OPEN, OPEN, LUNCH, AUCTION, CLOSED, HOLIDAY = "pre-open", "open", "lunch", "auction", "closed", "holiday"
 HKT = ZoneInfo("Asia/Hong_Kong")
 # Where each market's trading dates are taken (HK stocks and Hang Seng indices; US listings).
 MARKET_ZONES = {"HK": HKT, "US": ZoneInfo("America/New_York")}
@@ -22,20 +51,92 @@ class MarketState:
 
     @property
     def is_open(self) -> bool:
+        """Continuous trading: the last price should be moving."""
         return self.state == OPEN
+
+    @property
+    def is_trading(self) -> bool:
+        """Prices may print: the pre-open, continuous trading or the closing auction."""
+        return self.state in (PRE_OPEN, OPEN, AUCTION)
 
 
 def market_state(market: MarketConfig, now: datetime) -> MarketState:
-    local = now.astimezone(ZoneInfo(market.timezone))
-    if local.date() in market.holidays:
-        return MarketState(market.name, HOLIDAY, local)
-    if local.weekday() >= 5:
+    local = now.astimezone(market.zone)
+    day = local.date()
+    if day.weekday() >= 5:
         return MarketState(market.name, CLOSED, local)
+    if not is_trading_day(market, day):
+        return MarketState(market.name, HOLIDAY, local)
     clock = local.time()
-    for start, end in market.sessions:
-        if start <= clock < end:
-            return MarketState(market.name, OPEN, local)
-    first_start, last_end = market.sessions[0][0], market.sessions[-1][1]
-    state = LUNCH if first_start <= clock < last_end else CLOSED
+    windows = _windows(market, day)
+    state = next((name for start, end, name in windows if start <= clock < end), None)
+    if state is None:
+        sessions = [(start, end) for start, end, name in windows if name == OPEN]
+        state = LUNCH if sessions[0][0] <= clock < sessions[-1][1] else CLOSED
     return MarketState(market.name, state, local)
 
+
+def is_trading_day(market: MarketConfig, day: date) -> bool:
+    """A weekday that is neither a holiday in the market's calendar nor one of the configured closures."""
+    return day.weekday() < 5 and day not in market.closures and day not in _calendar(market.calendar, day.year)[0]
+
+
+def is_half_day(market: MarketConfig, day: date) -> bool:
+    """A trading day the calendar shortens (see the module docstring for which days the package marks)."""
+    return is_trading_day(market, day) and day in _calendar(market.calendar, day.year)[1]
+
+
+def calendar_fingerprint(market: MarketConfig) -> str:
+    """Changes whenever the market's trading days may change: its calendar, its closures, or the holidays
+    package's version (read from package metadata, so it costs no import of the package)."""
+    return f"{market.calendar} {sorted(market.closures)} holidays=={_holidays_version()}"
+
+
+def _windows(market: MarketConfig, day: date) -> list[tuple[time, time, str]]:
+    """The trading day's windows in order, shortened on a half day."""
+    sessions, auction, cut = market.sessions, market.closing_auction, market.half_day_close
+    if cut is not None and is_half_day(market, day):
+        sessions = tuple((start, min(end, cut)) for start, end in sessions if start < cut)
+        if auction:  # the same auction, moved to start at the early close
+            length = datetime.combine(day, auction[1]) - datetime.combine(day, auction[0])
+            auction = (cut, (datetime.combine(day, cut) + length).time())
+    windows = [(*market.pre_open, PRE_OPEN)] if market.pre_open else []
+    windows += [(start, end, OPEN) for start, end in sessions]
+    if auction:
+        windows.append((*auction, AUCTION))
+    return windows
+
+
+@functools.cache
+def _calendar(calendar: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(full-day holidays, half days) of one exchange calendar ("XHKG", "XNYS") in one year.
+
+    Importing the holidays package costs ~0.14 s (it loads every country and exchange it knows), a third of
+    the start-up budget, so each year's answer is kept in the cache dir under the package's version: after
+    the first run, a start reads a few hundred bytes instead, and a new package version recomputes.
+    """
+    path = platformdirs.user_cache_path(APP_NAME) / f"calendar-{calendar}-{year}-holidays{_holidays_version()}.json"
+    try:
+        full_days, half_days = json.loads(path.read_text(encoding="utf-8"))
+        return frozenset(map(date.fromisoformat, full_days)), frozenset(map(date.fromisoformat, half_days))
+    except (OSError, ValueError, TypeError):
+        pass  # not kept yet, or unreadable: ask the package
+    import holidays
+
+    full = frozenset(holidays.financial_holidays(calendar, years=year))
+    half = frozenset(holidays.financial_holidays(calendar, years=year, categories=(holidays.HALF_DAY,)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps([sorted(map(str, full)), sorted(map(str, half))]), encoding="utf-8")
+        partial.replace(path)  # readers never see half a file
+    except OSError:
+        pass  # the copy only saves start-up time
+    return full, half
+
+
+@functools.cache
+def _holidays_version() -> str:
+    from importlib.metadata import version  # already loaded by the time a calendar is needed; ~2 ms
+
+    return version("holidays")
