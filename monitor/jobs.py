@@ -1,10 +1,14 @@
-"""Polling jobs and their scheduling. The same Collector serves the TUI (inside its loop) and
-`tokentape collect` (headless).
+"""Polling jobs: one declaration per job in `JOBS`, and one runner, the `Collector`. The same
+Collector serves the TUI (inside its loop) and `tokentape collect` (headless).
 
-Every job: fetch (async httpx) -> parse (pure) -> store in one transaction (in a thread, off the
-loop) -> record the poll -> tell listeners which tables changed. A job never runs twice at once.
-A failure stores nothing from that fetch, records a failed poll with a one-line reason, and backs
-that upstream off (exponential with jitter, never sooner than Retry-After).
+A run: fetch (async httpx, through the upstream's backoff gate) -> parse into plain rows
+(monitor/sources) -> in one transaction, in a thread: the rows, each symbol's outcome and the poll
+itself -> tell listeners which tables changed. A job never runs twice at once.
+
+A failure about one symbol (Yahoo: "No data found, symbol may be delisted") is recorded against that
+symbol in the upstream's own words while the job's other symbols go on. A failure of the upstream as a
+whole (429, 5xx, timeouts, no connection) also backs that upstream off: exponential with jitter, never
+sooner than Retry-After. What did arrive is stored either way; a failed fetch changes nothing stored.
 """
 
 from __future__ import annotations
@@ -13,35 +17,365 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from monitor.config import Config
+from monitor.config import Config, JobsConfig, SourceConfig
 from monitor.markets import market_state
-from monitor.sources import UpstreamError, UpstreamHealth, make_client
-from monitor.sources import openrouter, tencent, yahoo
+from monitor.sources import BackingOff, Row, UpstreamError, UpstreamHealth, make_client, openrouter, tencent, yahoo
 from storage import Store
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+T = TypeVar("T")
 log = logging.getLogger("tokentape.jobs")
 
-JOB_TABLES = {
-    "quotes": frozenset({"quotes"}),
-    "daily_bars": frozenset({"daily_bars", "instruments"}),
-    "fx": frozenset({"fx"}),
-    "openrouter_export": frozenset({"token_daily"}),
-    "openrouter_models": frozenset({"models"}),
-    "openrouter_weekly": frozenset({"token_weekly"}),
-}
-JOBS = tuple(JOB_TABLES)
 # All symbols of one poll in one round trip (30 symbols: one burst every 30 s, the same total load).
 FETCH_CONCURRENCY = 32
 # httpcore re-checks every idle connection of a pool whenever a request finishes (O(requests x
 # connections)); with 30 concurrent requests one 32-connection pool measured 1.7x one response, six
 # small pools 1.2x (bench/fanout.py). So the fan-out is spread over a few small clients.
 CLIENT_SHARDS = 6
+# Every poll writes these, whatever it fetched, so listeners always re-read them.
+POLL_TABLES = frozenset({"polls", "symbol_status"})
+MAX_ERROR = 300
+SNAPSHOT_KEY, ATTRIBUTION_KEY = "openrouter_snapshot_date", "openrouter_attribution"
+
+
+# -- what a run fetched ------------------------------------------------------------------------------
+
+
+@dataclass
+class Fetched:
+    """What one run of a job got: rows by table, and how each symbol it asked for fared."""
+
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    reported_shares: dict[str, int] = field(default_factory=dict)
+    served: dict[str, str | None] = field(default_factory=dict)  # symbol -> a problem met on the way, or None
+    failed: dict[str, str] = field(default_factory=dict)  # symbol -> why it got no data
+    # Symbols an upstream answered about (data or a refusal): they wait for their cadence; the others
+    # (the upstream was down or backing off) are asked again at the next run.
+    answered: set[str] = field(default_factory=set)
+    error: str | None = None  # a failure of the job as a whole
+
+    def serve(self, symbol: str, table: str, rows: list[Row], note: str | None = None) -> None:
+        self.rows.setdefault(table, []).extend(rows)
+        self.served[symbol] = note
+        self.failed.pop(symbol, None)
+        self.answered.add(symbol)
+
+    def fail(self, symbol: str, exc: UpstreamError) -> None:
+        self.failed[symbol] = str(exc)
+        if not exc.upstream_wide and not isinstance(exc, BackingOff):
+            self.answered.add(symbol)
+
+    def summary(self) -> str | None:
+        """The job's one-line error: which symbols failed and the first reason, then any job-wide failure."""
+        parts = []
+        if self.failed:
+            asked = len(self.failed) + len(self.served)
+            first = next(iter(self.failed.values()))
+            parts.append(f"{len(self.failed)} of {asked} symbols failed ({_some(self.failed)}): {first}")
+        if self.error:
+            parts.append(self.error)
+        return "; ".join(parts) or None
+
+
+# -- the upstreams: shared clients and one backoff gate each -----------------------------------------
+
+
+class Upstreams:
+    """The HTTP side every fetch shares: the client shards, each upstream's settings and its backoff."""
+
+    def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None, clock: Callable[[], float]) -> None:
+        timeout = max(s.timeout_seconds for s in config.sources.values())
+        per_shard = -(-FETCH_CONCURRENCY // CLIENT_SHARDS)
+        self.clients = [make_client(timeout, transport, connections=per_shard) for _ in range(CLIENT_SHARDS)]
+        self.sources = config.sources
+        self.health = {name: UpstreamHealth() for name in config.sources}
+        self.clock = clock
+
+    async def call(
+        self, upstream: str, request: Callable[[httpx.AsyncClient, SourceConfig], Awaitable[T]], shard: int = 0
+    ) -> T:
+        """One request, unless `upstream` is backing off. Its upstream-wide failures start or extend the
+        backoff; any answer from the upstream (even "no such symbol") shows it is serving again."""
+        health = self.health[upstream]
+        if not health.ready(self.clock()):
+            until = datetime.fromtimestamp(health.not_before, UTC).strftime("%H:%M:%S UTC")
+            raise BackingOff(upstream, f"backing off until {until} after: {health.last_error}")
+        serial = health.serial
+        try:
+            result = await request(self.clients[shard % len(self.clients)], self.sources[upstream])
+        except UpstreamError as exc:
+            if exc.upstream_wide:
+                health.failed(self.clock(), exc)
+            else:
+                health.succeeded(serial)
+            raise
+        health.succeeded(serial)
+        return result
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job's fetch may use."""
+
+    config: Config
+    upstreams: Upstreams
+    store: Store
+    clock: Callable[[], float]
+
+
+async def yahoo_charts(
+    ctx: JobContext,
+    symbols: Iterable[str],
+    *,
+    range_: str,
+    interval: str,
+    table: str,
+    to_rows: Callable[[yahoo.Chart, str], list[Row]],
+) -> Fetched:
+    """One chart per symbol, all at once over the client shards; each symbol stored or failed on its own."""
+    fetched = Fetched()
+    semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    async def one(index: int, symbol: str) -> None:
+        async with semaphore:
+            try:
+                chart = await ctx.upstreams.call(
+                    "yahoo",
+                    lambda client, src: yahoo.fetch_chart(
+                        client, src.base_url, symbol, timeout=src.timeout_seconds, range_=range_, interval=interval
+                    ),
+                    shard=index,
+                )
+                rows = to_rows(chart, symbol)
+            except UpstreamError as exc:
+                fetched.fail(symbol, exc)
+            else:
+                fetched.serve(symbol, table, rows)
+
+    await asyncio.gather(*(one(i, s) for i, s in enumerate(symbols)))
+    return fetched
+
+
+async def tencent_quotes(ctx: JobContext, symbols: list[str]) -> dict[str, tencent.TencentQuote]:
+    """HK quotes for `symbols` in one request: the fallback for prices, and the source of share counts."""
+    return await ctx.upstreams.call(
+        "tencent", lambda client, src: tencent.fetch_quotes(client, src.base_url, symbols, timeout=src.timeout_seconds)
+    )
+
+
+# -- the jobs --------------------------------------------------------------------------------------
+
+
+async def fetch_quotes(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
+    fetched = await yahoo_charts(
+        ctx, symbols, range_="1d", interval=ctx.config.jobs.intraday_interval, table="quotes", to_rows=yahoo.quote_rows
+    )
+    hk_failed = [s for s in fetched.failed if s.endswith(".HK")]
+    if hk_failed:
+        try:
+            found = await tencent_quotes(ctx, hk_failed)
+        except UpstreamError as exc:
+            found, missing = {}, f"fallback {exc}"
+        else:
+            missing = "fallback tencent: no quote"
+        for symbol in hk_failed:
+            if symbol in found:
+                note = f"{fetched.failed[symbol]}; served by tencent"
+                fetched.serve(symbol, "quotes", [tencent.quote_row(symbol, found[symbol])], note)
+            else:
+                fetched.failed[symbol] += f"; {missing}"
+    return fetched
+
+
+async def fetch_daily_bars(ctx: JobContext, symbols: tuple[str, ...], range_: str = "1y") -> Fetched:
+    fetched = await yahoo_charts(
+        ctx, symbols, range_=range_, interval="1d", table="daily_bars", to_rows=yahoo.daily_bar_rows
+    )
+    hk = [s for s in symbols if s.endswith(".HK")]
+    if hk:
+        try:
+            found = await tencent_quotes(ctx, hk)
+        except UpstreamError as exc:
+            if not fetched.served:  # share counts are extra: their failure alone fails the job only if nothing came
+                fetched.error = str(exc)
+        else:
+            fetched.reported_shares = {s: q.total_shares for s, q in found.items() if q.total_shares}
+            _check_shares(ctx.config, fetched.reported_shares)
+    return fetched
+
+
+def _check_shares(config: Config, reported: dict[str, int]) -> None:
+    for symbol, count in reported.items():
+        company = config.company(symbol)
+        if company and company.total_shares and abs(count / company.total_shares - 1) > 0.05:
+            log.warning(
+                "%s: config total_shares %d differs from Tencent's %d by more than 5%%",
+                symbol,
+                company.total_shares,
+                count,
+            )
+
+
+def fx_pairs(config: Config) -> dict[str, tuple[str, str]]:
+    """Yahoo FX symbol -> (native, display currency), one per pair needed in either direction."""
+    pairs: dict[str, tuple[str, str]] = {}
+    for native in sorted({c.currency for c in config.companies}):
+        for display in config.display_currencies:
+            if native != display and yahoo.fx_symbol(display, native) not in pairs:
+                pairs.setdefault(yahoo.fx_symbol(native, display), (native, display))
+    return pairs
+
+
+async def fetch_fx(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
+    pairs = fx_pairs(ctx.config)
+    return await yahoo_charts(
+        ctx,
+        symbols,
+        range_="1d",
+        interval="1d",
+        table="fx",
+        to_rows=lambda chart, symbol: [yahoo.fx_row(chart, *pairs[symbol])],
+    )
+
+
+async def fetch_export(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
+    have = await asyncio.to_thread(ctx.store.get_meta, SNAPSHOT_KEY)
+    export = await ctx.upstreams.call(
+        "openrouter",
+        lambda client, src: openrouter.fetch_export(
+            client, src.base_url, timeout=src.timeout_seconds, have_snapshot=have
+        ),
+    )
+    if export is None:
+        return Fetched()
+    # The whole snapshot, its date and its attribution land in one transaction or not at all.
+    return Fetched(
+        rows={"token_daily": export.rows},
+        meta={SNAPSHOT_KEY: export.manifest.snapshot_date, ATTRIBUTION_KEY: export.manifest.attribution},
+    )
+
+
+async def fetch_models(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
+    rows = await ctx.upstreams.call(
+        "openrouter",
+        lambda client, src: openrouter.fetch_models(
+            client, src.base_url, int(ctx.clock()), timeout=src.timeout_seconds
+        ),
+    )
+    return Fetched(rows={"models": rows})
+
+
+async def fetch_weekly(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
+    rows = await ctx.upstreams.call(
+        "openrouter",
+        lambda client, src: openrouter.fetch_weekly_chart(client, src.base_url, timeout=src.timeout_seconds),
+    )
+    return Fetched(rows={"token_weekly": rows})
+
+
+@dataclass(frozen=True)
+class Every:
+    """Every `seconds`. With `closed`, a job that polls symbol by symbol asks for a symbol whose market
+    is not trading only every `closed` seconds (nights, weekends, lunch, holidays)."""
+
+    seconds: Callable[[JobsConfig], int]
+    closed: Callable[[JobsConfig], int] | None = None
+
+
+@dataclass(frozen=True)
+class AfterClose:
+    """At start, then `minutes` after each watched market's close on weekdays."""
+
+    minutes: Callable[[JobsConfig], int]
+
+
+def _always(config: Config) -> bool:
+    return True
+
+
+def company_symbols(config: Config) -> tuple[str, ...]:
+    return tuple(c.symbol for c in config.companies)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    upstream: str  # the upstream it polls (the HK quotes' fallback to Tencent aside)
+    tables: frozenset[str]  # what it writes: the tables listeners re-read when its rows changed
+    fetch: Callable[[JobContext, tuple[str, ...]], Awaitable[Fetched]]
+    cadence: Every | AfterClose
+    symbols: Callable[[Config], tuple[str, ...]] | None = None  # polled one by one, each with its own status
+    enabled: Callable[[Config], bool] = _always
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        name="quotes",
+        upstream="yahoo",
+        tables=frozenset({"quotes"}),
+        fetch=fetch_quotes,
+        cadence=Every(lambda j: j.quotes_open_seconds, closed=lambda j: j.quotes_closed_seconds),
+        symbols=company_symbols,
+    ),
+    JobSpec(
+        name="daily_bars",
+        upstream="yahoo",
+        tables=frozenset({"daily_bars", "instruments"}),  # instruments: the share counts Tencent reports
+        fetch=fetch_daily_bars,
+        cadence=AfterClose(lambda j: j.daily_bars_after_close_minutes),
+        symbols=company_symbols,
+    ),
+    JobSpec(
+        name="fx",
+        upstream="yahoo",
+        tables=frozenset({"fx"}),
+        fetch=fetch_fx,
+        cadence=Every(lambda j: j.fx_seconds),
+        symbols=lambda config: tuple(fx_pairs(config)),
+        enabled=lambda config: bool(fx_pairs(config)),
+    ),
+    JobSpec(
+        name="openrouter_export",
+        upstream="openrouter",
+        tables=frozenset({"token_daily"}),
+        fetch=fetch_export,
+        cadence=Every(lambda j: j.openrouter_export_seconds),
+    ),
+    JobSpec(
+        name="openrouter_models",
+        upstream="openrouter",
+        tables=frozenset({"models"}),
+        fetch=fetch_models,
+        cadence=Every(lambda j: j.openrouter_models_seconds),
+    ),
+    JobSpec(
+        name="openrouter_weekly",
+        upstream="openrouter",
+        tables=frozenset({"token_weekly"}),
+        fetch=fetch_weekly,
+        cadence=Every(lambda j: j.openrouter_weekly_seconds),
+        enabled=lambda config: config.jobs.openrouter_weekly_seconds > 0,
+    ),
+)
+JOB_SPECS = {spec.name: spec for spec in JOBS}
+
+
+# -- the runner ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -63,313 +397,189 @@ class PollResult:
 class JobFailed(Exception):
     """Some of a job's work failed; what did succeed has been stored. str() is the one-line reason."""
 
-    def __init__(self, message: str, rows: int = 0):
+    def __init__(self, message: str, rows: int = 0) -> None:
         super().__init__(message)
         self.rows = rows
 
 
 class Collector:
-    def __init__(self, config: Config, store: Store, transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
-        timeout = max(s.timeout_seconds for s in config.sources.values())
-        per_shard = -(-FETCH_CONCURRENCY // CLIENT_SHARDS)
-        self.clients = [make_client(timeout, transport, connections=per_shard) for _ in range(CLIENT_SHARDS)]
-        self.client = self.clients[0]
-        self.health = {name: UpstreamHealth() for name in ("yahoo", "tencent", "openrouter")}
+        self.upstreams = Upstreams(config, transport, lambda: self.clock())
         self.listeners: list[Callable[[PollResult], None]] = []
-        self._locks = {job: asyncio.Lock() for job in JOBS}
-        self._last_quote_fetch: dict[str, float] = {}
-        self._jobs: dict[str, Callable[[], Awaitable[int]]] = {
-            "quotes": self.poll_quotes, "daily_bars": self.poll_daily_bars, "fx": self.poll_fx,
-            "openrouter_export": self.poll_openrouter_export, "openrouter_models": self.poll_models,
-            "openrouter_weekly": self.poll_weekly,
-        }
+        self._locks = {spec.name: asyncio.Lock() for spec in JOBS}
+        self._last_polled: dict[tuple[str, str], float] = {}
+
+    @property
+    def health(self) -> dict[str, UpstreamHealth]:
+        return self.upstreams.health
 
     async def aclose(self) -> None:
-        for client in self.clients:
-            await client.aclose()
-
-    def client_for(self, index: int) -> httpx.AsyncClient:
-        return self.clients[index % len(self.clients)]
+        await self.upstreams.aclose()
 
     def force_due(self) -> None:
-        """Make every symbol due for a quote now (the refresh key), whatever its market's cadence."""
-        self._last_quote_fetch.clear()
+        """Make every symbol due now (the refresh key), whatever its market's cadence."""
+        self._last_polled.clear()
 
     def enabled_jobs(self) -> list[str]:
-        return [j for j in JOBS if not (j == "openrouter_weekly" and self.config.jobs.openrouter_weekly_seconds == 0)]
-
-    async def run_job(self, job: str) -> PollResult | None:
-        """Run one job now unless it is already running; None means it was skipped (running, or nothing due)."""
-        lock = self._locks[job]
-        if lock.locked():
-            return None
-        async with lock:
-            started = self.clock()
-            try:
-                rows = await self._jobs[job]()
-                ok, error = True, None
-            except _NothingDue:
-                return None
-            except (UpstreamError, JobFailed) as exc:
-                ok, error, rows = False, str(exc), getattr(exc, "rows", 0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug, not an upstream fault: keep running, say what happened
-                log.exception("job %s crashed", job)
-                ok, error, rows = False, f"internal error: {type(exc).__name__}: {exc}"[:300], 0
-            finished = self.clock()
-            error = _one_line(self._redact(error))
-            await asyncio.to_thread(self.store.record_poll, job, started, finished, ok, error, rows)
-            result = PollResult(job, ok, rows, error, started, finished, JOB_TABLES[job] | {"polls"})
-            (log.info if ok else log.warning)("%s: %s, %d rows changed%s", job, "ok" if ok else "failed", rows,
-                                              f": {error}" if error else "")
-            for listener in self.listeners:
-                listener(result)
-            return result
-
-    async def run_all_once(self) -> list[PollResult]:
-        results = await asyncio.gather(*(self.run_job(job) for job in self.enabled_jobs()))
-        return [r for r in results if r is not None]
-
-    def _redact(self, text: str | None) -> str | None:
-        key = self.api_key()
-        return text.replace(key, "***") if text and key else text
+        return [spec.name for spec in JOBS if spec.enabled(self.config)]
 
     def api_key(self) -> str | None:
         env = self.config.sources["openrouter"].api_key_env
         return os.environ.get(env) if env else None
 
-    async def _store(self, write: Callable[[], int]) -> int:
-        return await asyncio.to_thread(write)
-
-    def _gate(self, upstream: str) -> None:
-        health = self.health[upstream]
-        if not health.ready(self.clock()):
-            until = datetime.fromtimestamp(health.not_before, UTC).strftime("%H:%M:%S UTC")
-            raise UpstreamError(upstream, f"backing off until {until} after: {health.last_error}")
-
-    async def _guarded(self, upstream: str, call: Coroutine):
-        """Run one upstream call, updating that upstream's backoff state; skip it while backing off."""
-        try:
-            self._gate(upstream)
-        except UpstreamError:
-            call.close()  # never started: close it so it is not reported as un-awaited
-            raise
-        try:
-            result = await call
-        except UpstreamError as exc:
-            self.health[upstream].failed(self.clock(), exc)
-            raise
-        self.health[upstream].succeeded()
-        return result
-
-    async def _yahoo_charts(self, symbols: list[str], range_: str, interval: str,
-                            to_rows: Callable[[yahoo.Chart, str], list[dict]]) -> tuple[list[dict], dict[str, str]]:
-        """One chart per symbol, all at once over the client shards: (rows, {symbol: error})."""
-        src = self.config.sources["yahoo"]
-        semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
-        rows: list[dict] = []
-        failed: dict[str, str] = {}
-
-        async def one(index: int, symbol: str) -> None:
-            async with semaphore:
-                try:
-                    chart = await self._guarded("yahoo", yahoo.fetch_chart(
-                        self.client_for(index), src.base_url, symbol, timeout=src.timeout_seconds, range_=range_,
-                        interval=interval))
-                    rows.extend(to_rows(chart, symbol))
-                except UpstreamError as exc:
-                    failed[symbol] = str(exc)
-
-        await asyncio.gather(*(one(i, s) for i, s in enumerate(symbols)))
-        return rows, failed
-
-    # -- quotes ----------------------------------------------------------------------------------
-
-    def due_symbols(self, now: float) -> list[str]:
-        """Symbols to poll now: those whose market is open, and the rest at the slow closed-market cadence."""
+    def due_symbols(self, job: str, now: float) -> tuple[str, ...]:
+        """The job's symbols to poll now: at its cadence while their market trades, else at the slow one."""
+        spec = JOB_SPECS[job]
+        symbols = spec.symbols(self.config) if spec.symbols else ()
+        cadence = spec.cadence
+        if not isinstance(cadence, Every) or cadence.closed is None:
+            return symbols
         when = datetime.fromtimestamp(now, UTC)
         due = []
-        for company in self.config.companies:
-            is_open = market_state(self.config.markets[company.market], when).is_open
-            cadence = self.config.jobs.quotes_open_seconds if is_open else self.config.jobs.quotes_closed_seconds
-            last = self._last_quote_fetch.get(company.symbol)
-            if last is None or now - last >= cadence - 1:
-                due.append(company.symbol)
-        return due
-
-    async def poll_quotes(self) -> int:
-        now = self.clock()
-        symbols = self.due_symbols(now)
-        if not symbols:
-            raise _NothingDue()
-        rows, failed = await self._yahoo_charts(symbols, "1d", self.config.jobs.intraday_interval, yahoo.quote_rows)
-        hk_failed = [s for s in failed if s.endswith(".HK")]
-        if hk_failed:
-            tsrc = self.config.sources["tencent"]
-            try:
-                found = await self._guarded("tencent", tencent.fetch_quotes(
-                    self.client, tsrc.base_url, hk_failed, timeout=tsrc.timeout_seconds))
-                for symbol, q in found.items():
-                    rows.append(tencent.quote_row(symbol, q))
-                    failed.pop(symbol, None)
-            except UpstreamError as exc:
-                for symbol in hk_failed:
-                    failed[symbol] += f"; fallback {exc}"
         for symbol in symbols:
-            if symbol not in failed:
-                self._last_quote_fetch[symbol] = now
-        changed = await self._store(lambda: self.store.upsert("quotes", rows))
-        if failed:
-            first = next(iter(failed.values()))
-            raise JobFailed(f"{len(failed)} of {len(symbols)} symbols failed ({_some(failed)}): {first}", changed)
-        return changed
-
-    # -- daily bars and share counts ---------------------------------------------------------------
-
-    async def poll_daily_bars(self, range_: str = "1y") -> int:
-        rows, failed = await self._yahoo_charts([c.symbol for c in self.config.companies], range_, "1d",
-                                                yahoo.daily_bar_rows)
-        shares: dict[str, int] = {}
-        hk = [c.symbol for c in self.config.companies if c.symbol.endswith(".HK")]
-        share_error = None
-        if hk:
-            tsrc = self.config.sources["tencent"]
-            try:
-                found = await self._guarded("tencent", tencent.fetch_quotes(
-                    self.client, tsrc.base_url, hk, timeout=tsrc.timeout_seconds))
-                shares = {s: q.total_shares for s, q in found.items() if q.total_shares}
-            except UpstreamError as exc:
-                share_error = str(exc)
-        now = int(self.clock())
-
-        def write() -> int:
-            with self.store.transaction() as conn:
-                return self.store.upsert("daily_bars", rows, conn) + self.store.set_reported_shares(shares, now, conn)
-
-        changed = await self._store(write)
-        self._check_shares(shares)
-        if failed:
-            first = next(iter(failed.values()))
-            raise JobFailed(f"{len(failed)} of {len(self.config.companies)} symbols failed ({_some(failed)}): {first}",
-                            changed)
-        if share_error and not rows:
-            raise JobFailed(share_error, changed)
-        return changed
-
-    def _check_shares(self, reported: dict[str, int]) -> None:
-        for symbol, count in reported.items():
             company = self.config.company(symbol)
-            if company and company.total_shares and abs(count / company.total_shares - 1) > 0.05:
-                log.warning("%s: config total_shares %d differs from Tencent's %d by more than 5%%",
-                            symbol, company.total_shares, count)
+            trading = company is not None and market_state(self.config.markets[company.market], when).is_trading
+            every = (cadence.seconds if trading else cadence.closed)(self.config.jobs)
+            last = self._last_polled.get((job, symbol))
+            if last is None or now - last >= every - 1:  # a second's slack: the scheduler fires a little early or late
+                due.append(symbol)
+        return tuple(due)
 
-    # -- fx ----------------------------------------------------------------------------------------
+    async def run_job(self, job: str) -> PollResult | None:
+        """Run one job now unless it is already running; None means it was skipped (running, or nothing due)."""
+        return await self._run(JOB_SPECS[job])
 
-    def fx_pairs(self) -> list[tuple[str, str]]:
-        pairs: list[tuple[str, str]] = []
-        for native in sorted({c.currency for c in self.config.companies}):
-            for display in self.config.display_currencies:
-                if native != display and (native, display) not in pairs and (display, native) not in pairs:
-                    pairs.append((native, display))
-        return pairs
+    async def run_all_once(self) -> list[PollResult]:
+        results = await asyncio.gather(*(self.run_job(job) for job in self.enabled_jobs()))
+        return [r for r in results if r is not None]
 
-    async def poll_fx(self) -> int:
-        pairs = self.fx_pairs()
-        if not pairs:
-            raise _NothingDue()
-        src = self.config.sources["yahoo"]
-        rows = []
-        for base, quote in pairs:
-            chart = await self._guarded("yahoo", yahoo.fetch_chart(
-                self.client, src.base_url, yahoo.fx_symbol(base, quote), timeout=src.timeout_seconds, range_="1d",
-                interval="1d"))
-            rows.append(yahoo.fx_row(chart, base, quote))
-        return await self._store(lambda: self.store.upsert("fx", rows))
-
-    # -- openrouter --------------------------------------------------------------------------------
-
-    async def poll_openrouter_export(self) -> int:
-        src = self.config.sources["openrouter"]
-        have = await asyncio.to_thread(self.store.get_meta, "openrouter_snapshot_date")
-        export = await self._guarded("openrouter", openrouter.fetch_export(
-            self.client, src.base_url, timeout=src.timeout_seconds, have_snapshot=have))
-        if export is None:
-            return 0
-
-        def write() -> int:
-            # The whole snapshot, its date and its attribution land in one transaction or not at all.
-            with self.store.transaction() as conn:
-                changed = self.store.upsert("token_daily", export.rows, conn)
-                self.store.set_meta("openrouter_snapshot_date", export.manifest.snapshot_date, conn)
-                self.store.set_meta("openrouter_attribution", export.manifest.attribution, conn)
-                return changed
-
-        return await self._store(write)
-
-    async def poll_models(self) -> int:
-        src = self.config.sources["openrouter"]
-        rows = await self._guarded("openrouter", openrouter.fetch_models(
-            self.client, src.base_url, int(self.clock()), timeout=src.timeout_seconds))
-        return await self._store(lambda: self.store.upsert("models", rows))
-
-    async def poll_weekly(self) -> int:
-        src = self.config.sources["openrouter"]
-        rows = await self._guarded("openrouter", openrouter.fetch_weekly_chart(
-            self.client, src.base_url, timeout=src.timeout_seconds))
-        return await self._store(lambda: self.store.upsert("token_weekly", rows))
+    async def backfill_daily_bars(self) -> PollResult | None:
+        """The daily_bars job over each symbol's whole history (range=max) instead of a year."""
+        spec = JOB_SPECS["daily_bars"]
+        return await self._run(replace(spec, fetch=partial(fetch_daily_bars, range_="max")))
 
     async def backfill_history(self, start: str, end: str, progress: Callable[[int, int], None]) -> int:
-        """Keyed history, in windows of at most 366 days (the endpoint's limit)."""
+        """Keyed history, in windows of at most 366 days (the endpoint's limit), each stored as it arrives."""
         key = self.api_key()
         if not key:
             raise JobFailed(f"${self.config.sources['openrouter'].api_key_env} is not set; skipping keyed history")
-        src = self.config.sources["openrouter"]
         windows = []
-        day = datetime.fromisoformat(start).date()
-        stop = datetime.fromisoformat(end).date()
+        day, stop = datetime.fromisoformat(start).date(), datetime.fromisoformat(end).date()
         while day <= stop:
             window_end = min(stop, day + timedelta(days=365))
             windows.append((day.isoformat(), window_end.isoformat()))
             day = window_end + timedelta(days=1)
         changed = 0
-        for done, (a, b) in enumerate(windows, start=1):
+        for done, (first, last) in enumerate(windows, start=1):
             try:
-                rows = await self._guarded("openrouter", openrouter.fetch_history(
-                    self.client, src.base_url, key, a, b, timeout=src.timeout_seconds))
+                rows = await self.upstreams.call("openrouter", _history_window(key, first, last))
             except UpstreamError as exc:
-                raise JobFailed(self._redact(str(exc)) or "", changed) from None
-            changed += await self._store(lambda rows=rows: self.store.upsert("token_daily", rows))
+                raise JobFailed(self._clean(str(exc)) or "", changed) from None
+            changed += await asyncio.to_thread(self.store.upsert, "token_daily", rows)
             progress(done, len(windows))
         return changed
 
+    async def _run(self, spec: JobSpec) -> PollResult | None:
+        lock = self._locks[spec.name]
+        if lock.locked():
+            return None
+        async with lock:
+            started = self.clock()
+            symbols = self.due_symbols(spec.name, started)
+            if spec.symbols and not symbols:
+                return None
+            try:
+                fetched = await spec.fetch(JobContext(self.config, self.upstreams, self.store, self.clock), symbols)
+            except UpstreamError as exc:
+                fetched = Fetched(error=str(exc))
+            except Exception as exc:  # a bug, not an upstream fault: keep running, say what happened
+                log.exception("job %s crashed", spec.name)
+                fetched = Fetched(error=f"internal error: {type(exc).__name__}: {exc}")
+            for symbol in fetched.answered:
+                self._last_polled[(spec.name, symbol)] = started
+            result = await asyncio.to_thread(self._commit, spec, fetched, started)
+            self._report(spec, result)
+            return result
 
-class _NothingDue(Exception):
-    pass
+    def _commit(self, spec: JobSpec, fetched: Fetched, started: float) -> PollResult:
+        """The run's rows, its symbols' outcomes and its poll in one transaction. Never raises: if the
+        database refuses, nothing of the run is stored and the failure is recorded (if it still can be)."""
+        error = self._clean(fetched.summary())
+        outcomes = [(s, True, self._clean(note)) for s, note in fetched.served.items()]
+        outcomes += [(s, False, self._clean(why)) for s, why in fetched.failed.items()]
+        rows = 0
+        try:
+            with self.store.transaction() as conn:
+                rows = sum(self.store.upsert(table, table_rows, conn) for table, table_rows in fetched.rows.items())
+                finished = self.clock()
+                rows += self.store.set_reported_shares(fetched.reported_shares, int(finished), conn)
+                for key, value in fetched.meta.items():
+                    self.store.set_meta(key, value, conn)
+                self.store.set_symbol_status(spec.name, outcomes, finished, conn)
+                self.store.record_poll(spec.name, started, finished, error is None, error, rows, conn)
+        except Exception as exc:  # disk full, read-only file, a bug: the job must not die of it
+            log.exception("%s: could not store the poll's results", spec.name)
+            finished, rows = self.clock(), 0
+            error = self._clean(f"not stored: {type(exc).__name__}: {exc}" + (f"; {error}" if error else ""))
+            try:
+                self.store.record_poll(spec.name, started, finished, False, error, 0)
+            except Exception:
+                log.exception("%s: could not record the failed poll either", spec.name)
+        return PollResult(spec.name, error is None, rows, error, started, finished, spec.tables | POLL_TABLES)
+
+    def _report(self, spec: JobSpec, result: PollResult) -> None:
+        (log.info if result.ok else log.warning)(
+            "%s (%s): %s, %d rows changed%s",
+            spec.name,
+            spec.upstream,
+            "ok" if result.ok else "failed",
+            result.rows,
+            f": {result.error}" if result.error else "",
+        )
+        for listener in list(self.listeners):
+            try:
+                listener(result)
+            except Exception:  # one broken listener must not stop the others or the job
+                log.exception("a listener of %s failed", spec.name)
+
+    def _clean(self, text: str | None) -> str | None:
+        """What may be stored and shown: no API key, one line (the status bar), bounded length."""
+        if text is None:
+            return None
+        key = self.api_key()
+        if key:
+            text = text.replace(key, "***")
+        text = " ".join(text.split())
+        return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
-MAX_ERROR = 300
+def _history_window(
+    key: str, first: str, last: str
+) -> Callable[[httpx.AsyncClient, SourceConfig], Awaitable[list[Row]]]:
+    return lambda client, src: openrouter.fetch_history(
+        client, src.base_url, key, first, last, timeout=src.timeout_seconds
+    )
 
 
-def _some(symbols, shown: int = 5) -> str:
+def _some(symbols: Iterable[str], shown: int = 5) -> str:
     names = sorted(symbols)
     return ", ".join(names[:shown]) + (f" +{len(names) - shown} more" if len(names) > shown else "")
 
 
-def _one_line(error: str | None) -> str | None:
-    """Poll errors go to a one-line status bar: no newlines, bounded length."""
-    if error is None:
-        return None
-    error = " ".join(error.split())
-    return error if len(error) <= MAX_ERROR else error[: MAX_ERROR - 1] + "…"
+# -- scheduling ------------------------------------------------------------------------------------
 
 
-def build_scheduler(collector: Collector):
-    """An AsyncIOScheduler with every job: run once at start, then on its cadence, never overlapping.
+def build_scheduler(collector: Collector) -> AsyncIOScheduler:
+    """An AsyncIOScheduler with every enabled job: run once at start, then on its cadence, never overlapping.
 
     Must be started from inside the running event loop (APScheduler 3 binds to it in start())."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -379,31 +589,30 @@ def build_scheduler(collector: Collector):
     from apscheduler.triggers.interval import IntervalTrigger
 
     config = collector.config
-    jobs = config.jobs
-    scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
-                                                              "misfire_grace_time": 120})
+    scheduler = AsyncIOScheduler(
+        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 120}
+    )
     start = datetime.now(UTC)
-    every = {
-        "quotes": jobs.quotes_open_seconds, "fx": jobs.fx_seconds,
-        "openrouter_export": jobs.openrouter_export_seconds, "openrouter_models": jobs.openrouter_models_seconds,
-        "openrouter_weekly": jobs.openrouter_weekly_seconds,
-    }
-    for job in collector.enabled_jobs():
-        if job == "daily_bars":
-            # At start, then a few minutes after each watched market's close on weekdays.
+    for name in collector.enabled_jobs():
+        cadence = JOB_SPECS[name].cadence
+        if isinstance(cadence, AfterClose):
             triggers = [DateTrigger(start)]
             for market in sorted({c.market for c in config.companies}):
                 m = config.markets[market]
-                close = m.sessions[-1][1]
-                at = datetime.combine(start.date(), close) + timedelta(minutes=jobs.daily_bars_after_close_minutes)
+                at = datetime.combine(start.date(), m.sessions[-1][1]) + timedelta(minutes=cadence.minutes(config.jobs))
                 triggers.append(CronTrigger(day_of_week="mon-fri", hour=at.hour, minute=at.minute, timezone=m.timezone))
-            trigger = OrTrigger(triggers)
-            scheduler.add_job(collector.run_job, trigger, args=[job], id=job, name=job)
+            scheduler.add_job(collector.run_job, OrTrigger(triggers), args=[name], id=name, name=name)
         else:
-            scheduler.add_job(collector.run_job, IntervalTrigger(seconds=every[job], timezone=UTC), args=[job],
-                              id=job, name=job, next_run_time=start)
+            scheduler.add_job(
+                collector.run_job,
+                IntervalTrigger(seconds=cadence.seconds(config.jobs), timezone=UTC),
+                args=[name],
+                id=name,
+                name=name,
+                next_run_time=start,
+            )
     return scheduler
 
 
-def next_runs(scheduler) -> dict[str, float | None]:
+def next_runs(scheduler: AsyncIOScheduler) -> dict[str, float | None]:
     return {job.id: job.next_run_time.timestamp() if job.next_run_time else None for job in scheduler.get_jobs()}

@@ -1,5 +1,5 @@
 """SQLite storage for tokentape. Never imports textual."""
 
-from storage.db import SCHEMA_VERSION, Store, StorageError
+from storage.db import SCHEMA_VERSION, StorageError, Store
 
-__all__ = ["SCHEMA_VERSION", "Store", "StorageError"]
+__all__ = ["SCHEMA_VERSION", "StorageError", "Store"]

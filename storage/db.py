@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first read: a writer such as `collect` never pays
+    import polars as pl
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -31,9 +32,19 @@ class StorageError(Exception):
 # Column order and types of each table; the polars schema of its reads follows from it.
 TABLES: dict[str, dict[str, Any]] = {
     "instruments": {
-        "columns": {"symbol": str, "name": str, "currency": str, "grp": str, "market": str, "total_shares": int,
-                    "reported_shares": int, "reported_shares_time": int, "ipo_date": str, "ipo_price": float,
-                    "authors": str},
+        "columns": {
+            "symbol": str,
+            "name": str,
+            "currency": str,
+            "grp": str,
+            "market": str,
+            "total_shares": int,
+            "reported_shares": int,
+            "reported_shares_time": int,
+            "ipo_date": str,
+            "ipo_price": float,
+            "authors": str,
+        },
         "pk": ("symbol",),
     },
     "quotes": {
@@ -41,8 +52,16 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": ("symbol", "ts"),
     },
     "daily_bars": {
-        "columns": {"symbol": str, "date": str, "open": float, "high": float, "low": float, "close": float,
-                    "volume": float, "source": str},
+        "columns": {
+            "symbol": str,
+            "date": str,
+            "open": float,
+            "high": float,
+            "low": float,
+            "close": float,
+            "volume": float,
+            "source": str,
+        },
         "pk": ("symbol", "date"),
     },
     "fx": {
@@ -50,8 +69,16 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": ("pair", "ts"),
     },
     "token_daily": {
-        "columns": {"date": str, "model_permaslug": str, "author": str, "rank": int, "total_tokens": int,
-                    "share": float, "snapshot_date": str, "source": str},
+        "columns": {
+            "date": str,
+            "model_permaslug": str,
+            "author": str,
+            "rank": int,
+            "total_tokens": int,
+            "share": float,
+            "snapshot_date": str,
+            "source": str,
+        },
         "pk": ("date", "model_permaslug"),
     },
     "token_weekly": {
@@ -59,19 +86,32 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": ("week", "model_permaslug"),
     },
     "models": {
-        "columns": {"canonical_slug": str, "id": str, "name": str, "created": int, "context_length": int,
-                    "prompt_price": float, "completion_price": float, "updated_at": int},
+        "columns": {
+            "canonical_slug": str,
+            "id": str,
+            "name": str,
+            "created": int,
+            "context_length": int,
+            "prompt_price": float,
+            "completion_price": float,
+            "updated_at": int,
+        },
         "pk": ("canonical_slug",),
     },
     "polls": {
-        "columns": {"id": int, "job": str, "started": float, "finished": float, "ok": int, "error": str,
-                    "rows": int},
+        "columns": {"id": int, "job": str, "started": float, "finished": float, "ok": int, "error": str, "rows": int},
         "pk": ("id",),
+    },
+    # Each symbol's outcome in the newest poll of a job that fetches symbol by symbol: one symbol's
+    # failure (Yahoo: "No data found, symbol may be delisted") in the upstream's own words, beside
+    # the job's one-line summary in `polls`. `error` is also kept when a fallback served the symbol.
+    "symbol_status": {
+        "columns": {"job": str, "symbol": str, "checked": float, "ok": int, "error": str, "last_ok": float},
+        "pk": ("job", "symbol"),
     },
     "meta": {"columns": {"key": str, "value": str}, "pk": ("key",)},
 }
 
-POLARS_TYPES = {str: pl.String, int: pl.Int64, float: pl.Float64}
 
 # Tables whose newer rows must not be overwritten by an older snapshot.
 NEWEST_WINS = {"token_daily": "snapshot_date"}
@@ -80,32 +120,145 @@ NEWEST_WINS = {"token_daily": "snapshot_date"}
 NOT_A_CHANGE = {"models": {"updated_at"}}
 
 
-def _schema(table: str, columns: Sequence[str] | None = None) -> dict[str, pl.DataType]:
+def _schema(table: str, columns: Sequence[str] | None = None) -> dict[str, type[pl.DataType]]:
+    import polars as pl
+
+    polars_types: dict[type, type[pl.DataType]] = {str: pl.String, int: pl.Int64, float: pl.Float64}
     cols = TABLES[table]["columns"]
-    return {c: POLARS_TYPES[cols[c]] for c in (columns or cols)}
+    return {c: polars_types[cols[c]] for c in (columns or cols)}
 
 
-def _migrate_v1(db) -> None:
-    for name, spec in TABLES.items():
-        if name in ("polls", "meta"):
-            continue
-        # WITHOUT ROWID: the primary key is the table's one B-tree, instead of a rowid table plus a
-        # unique index to keep in step (upserts measured ~1.3x faster; bench/store_writes.py).
-        sql = db.create_table_sql(name, spec["columns"], pk=spec["pk"][0] if len(spec["pk"]) == 1 else spec["pk"])
-        db.execute(sql.rstrip().rstrip(";") + " WITHOUT ROWID")
-    db.execute("CREATE TABLE IF NOT EXISTS polls (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, "
-               "started REAL, finished REAL, ok INTEGER, error TEXT, rows INTEGER)")
+def _frame(rows: list[Any], schema: dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    import polars as pl
+
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _create_keyed_table(db: Any, name: str) -> None:
+    spec = TABLES[name]
+    # WITHOUT ROWID: the primary key is the table's one B-tree, instead of a rowid table plus a
+    # unique index to keep in step (upserts measured ~1.3x faster; bench/store_writes.py).
+    sql = db.create_table_sql(name, spec["columns"], pk=spec["pk"][0] if len(spec["pk"]) == 1 else spec["pk"])
+    db.execute(sql.rstrip().rstrip(";") + " WITHOUT ROWID")
+
+
+def _migrate_v1(db: Any) -> None:
+    # The tables v1 made, named: tables added later belong to their own migration.
+    for name in ("instruments", "quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models"):
+        _create_keyed_table(db, name)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS polls (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, "
+        "started REAL, finished REAL, ok INTEGER, error TEXT, rows INTEGER)"
+    )
     db.execute("CREATE INDEX IF NOT EXISTS polls_job ON polls (job, id)")
     db.execute("CREATE INDEX IF NOT EXISTS token_daily_author ON token_daily (author, date)")
 
 
-MIGRATIONS = {1: _migrate_v1}
+def _migrate_v2(db: Any) -> None:
+    _create_keyed_table(db, "symbol_status")
 
 
-class Store:
+MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
+
+
+class _Reads:
+    """The typed reads: polars frames (or single values) read on the calling thread's connection."""
+
+    def conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # Store opens one connection per thread
+
+    def frame(
+        self,
+        table: str,
+        where: str = "",
+        params: Sequence[Any] = (),
+        columns: Sequence[str] | None = None,
+        order: str = "",
+    ) -> pl.DataFrame:
+        cols = list(columns or TABLES[table]["columns"])
+        sql = (
+            f"SELECT {', '.join(cols)} FROM {table}"
+            + (f" WHERE {where}" if where else "")
+            + (f" ORDER BY {order}" if order else "")
+        )
+        rows = self.conn().execute(sql, params).fetchall()
+        return _frame(rows, _schema(table, cols))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def instruments(self) -> pl.DataFrame:
+        return self.frame("instruments", order="symbol")
+
+    def latest_quotes(self, symbols: Iterable[str]) -> pl.DataFrame:
+        """The newest priced quote of each symbol; one indexed lookup each, whatever the history size."""
+        rows = []
+        conn = self.conn()
+        for symbol in symbols:
+            row = conn.execute(
+                "SELECT symbol, ts, price, prev_close, volume, source FROM quotes "
+                "WHERE symbol=? AND price IS NOT NULL ORDER BY ts DESC LIMIT 1",
+                (symbol,),
+            ).fetchone()
+            if row:
+                rows.append(row)
+        return _frame(rows, _schema("quotes"))
+
+    def quotes_since(self, symbols: Iterable[str], since_ts: int) -> pl.DataFrame:
+        """(symbol, ts, price) from `since_ts` on: what sparklines need, and no more columns than that."""
+        rows = []
+        conn = self.conn()
+        for symbol in symbols:
+            rows += conn.execute(
+                "SELECT symbol, ts, price FROM quotes WHERE symbol=? AND ts>=? ORDER BY ts", (symbol, since_ts)
+            ).fetchall()
+        return _frame(rows, _schema("quotes", ["symbol", "ts", "price"]))
+
+    def daily_bars(self, since: str) -> pl.DataFrame:
+        return self.frame("daily_bars", "date >= ?", (since,), order="symbol, date")
+
+    def latest_fx(self) -> pl.DataFrame:
+        return self.frame("fx", "ts = (SELECT MAX(ts) FROM fx f2 WHERE f2.pair = fx.pair)", order="pair")
+
+    def token_daily(self, since: str | None = None) -> pl.DataFrame:
+        if since is None:
+            return self.frame("token_daily", order="date, rank")
+        return self.frame("token_daily", "date >= ?", (since,), order="date, rank")
+
+    def latest_token_date(self) -> str | None:
+        day = self.conn().execute("SELECT MAX(date) FROM token_daily").fetchone()[0]
+        return str(day) if day is not None else None
+
+    def token_weekly(self) -> pl.DataFrame:
+        return self.frame("token_weekly", order="week")
+
+    def latest_polls(self) -> pl.DataFrame:
+        """Each job's newest poll, and its newest successful one as last_ok."""
+        rows = (
+            self.conn()
+            .execute(
+                "SELECT p.job, p.started, p.finished, p.ok, p.error, p.rows, "
+                "(SELECT MAX(finished) FROM polls q WHERE q.job = p.job AND q.ok = 1) AS last_ok "
+                "FROM polls p WHERE p.id = (SELECT MAX(id) FROM polls q WHERE q.job = p.job) ORDER BY p.job"
+            )
+            .fetchall()
+        )
+        schema = _schema("polls", ["job", "started", "finished", "ok", "error", "rows"])
+        return _frame(rows, schema | {"last_ok": schema["finished"]})  # last_ok is a `finished` time
+
+    def newest_poll_id(self) -> int:
+        """Cheap check for rows another process wrote: a collector records a poll after every write."""
+        return int(self.conn().execute("SELECT COALESCE(MAX(id), 0) FROM polls").fetchone()[0])
+
+    def count(self, table: str) -> int:
+        return int(self.conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+class Store(_Reads):
     """The one SQLite database of a tokentape install. Safe to share between threads."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -130,8 +283,9 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
@@ -142,15 +296,13 @@ class Store:
     def close(self) -> None:
         with self._connections_lock:
             for conn in self._connections:
-                try:
+                with suppress(sqlite3.Error):
                     conn.close()
-                except sqlite3.Error:
-                    pass
             self._connections.clear()
         self._local = threading.local()
 
     @contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction. BEGIN IMMEDIATE takes the write lock up front, so a concurrent
         writer in another process waits on the busy timeout instead of failing mid-transaction."""
         conn = self.conn()
@@ -177,12 +329,14 @@ class Store:
         snapshot never takes the write lock the collector needs."""
         current = self.schema_version()
         if current > SCHEMA_VERSION:
-            raise StorageError(f"{self.path}: database schema v{current} is newer than this tokentape "
-                               f"(v{SCHEMA_VERSION}); upgrade tokentape")
+            raise StorageError(
+                f"{self.path}: database schema v{current} is newer than this tokentape "
+                f"(v{SCHEMA_VERSION}); upgrade tokentape"
+            )
         if current == SCHEMA_VERSION:
             return
         conn = self.conn()
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
         if mode.lower() != "wal":
             raise StorageError(f"{self.path}: could not switch to WAL mode (got {mode})")
         # Only a new or older database pays for importing sqlite-utils (~0.1 s of start-up).
@@ -194,12 +348,15 @@ class Store:
             current = self.schema_version()  # again, under the write lock: another process may have migrated
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](db)
-                conn.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?) "
-                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(version),))
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('schema_version', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (str(version),),
+                )
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def upsert(self, table: str, rows: Iterable[Mapping[str, Any]], conn: sqlite3.Connection | None = None) -> int:
+    def upsert(self, table: str, rows: Iterable[Mapping[str, object]], conn: sqlite3.Connection | None = None) -> int:
         """Insert or update rows by primary key; returns how many rows were inserted or changed.
 
         Pass `conn` (from `transaction()`) to make several upserts one transaction."""
@@ -217,9 +374,12 @@ class Store:
         if table in NEWEST_WINS:
             col = NEWEST_WINS[table]
             guard += f" AND excluded.{col} >= {table}.{col}"
-        sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-               f"ON CONFLICT({', '.join(pk)}) DO UPDATE SET "
-               + ", ".join(f"{c}=excluded.{c}" for c in updates) + f" WHERE {guard}")
+        sql = (
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT({', '.join(pk)}) DO UPDATE SET "
+            + ", ".join(f"{c}=excluded.{c}" for c in updates)
+            + f" WHERE {guard}"
+        )
         if conn is not None:
             before = conn.total_changes
             conn.executemany(sql, data)
@@ -239,20 +399,58 @@ class Store:
                     " currency=excluded.currency, grp=excluded.grp, market=excluded.market,"
                     " total_shares=excluded.total_shares, ipo_date=excluded.ipo_date, ipo_price=excluded.ipo_price,"
                     " authors=excluded.authors",
-                    (c.symbol, c.name, c.currency, c.group, c.market, c.total_shares,
-                     c.ipo_date.isoformat() if c.ipo_date else None, c.ipo_price, json.dumps(list(c.openrouter_authors))),
+                    (
+                        c.symbol,
+                        c.name,
+                        c.currency,
+                        c.group,
+                        c.market,
+                        c.total_shares,
+                        c.ipo_date.isoformat() if c.ipo_date else None,
+                        c.ipo_price,
+                        json.dumps(list(c.openrouter_authors)),
+                    ),
                 )
 
     def set_reported_shares(self, shares: Mapping[str, int], at: int, conn: sqlite3.Connection) -> int:
         before = conn.total_changes
-        conn.executemany("UPDATE instruments SET reported_shares=?, reported_shares_time=? WHERE symbol=? "
-                         "AND reported_shares IS NOT ?", [(n, at, s, n) for s, n in shares.items()])
+        conn.executemany(
+            "UPDATE instruments SET reported_shares=?, reported_shares_time=? WHERE symbol=? "
+            "AND reported_shares IS NOT ?",
+            [(n, at, s, n) for s, n in shares.items()],
+        )
         return conn.total_changes - before
 
-    def record_poll(self, job: str, started: float, finished: float, ok: bool, error: str | None, rows: int) -> None:
-        with self.transaction() as conn:
-            conn.execute("INSERT INTO polls (job, started, finished, ok, error, rows) VALUES (?,?,?,?,?,?)",
-                         (job, started, finished, int(ok), error, rows))
+    def record_poll(
+        self,
+        job: str,
+        started: float,
+        finished: float,
+        ok: bool,
+        error: str | None,
+        rows: int,
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
+        """Pass `conn` (from `transaction()`) to commit the poll with the rows it wrote, or neither."""
+        sql = "INSERT INTO polls (job, started, finished, ok, error, rows) VALUES (?,?,?,?,?,?)"
+        values = (job, started, finished, int(ok), error, rows)
+        if conn is not None:
+            conn.execute(sql, values)
+        else:
+            with self.transaction() as tx:
+                tx.execute(sql, values)
+
+    def set_symbol_status(
+        self, job: str, outcomes: Iterable[tuple[str, bool, str | None]], at: float, conn: sqlite3.Connection
+    ) -> None:
+        """(symbol, got data, error text or None) for each symbol a poll asked for; `last_ok` keeps the
+        time of each symbol's newest success."""
+        conn.executemany(
+            "INSERT INTO symbol_status (job, symbol, checked, ok, error, last_ok) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(job, symbol) DO UPDATE SET checked=excluded.checked, ok=excluded.ok, error=excluded.error, "
+            "last_ok=COALESCE(excluded.last_ok, symbol_status.last_ok)",
+            [(job, symbol, at, int(ok), error, at if ok else None) for symbol, ok, error in outcomes],
+        )
 
     def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
         sql = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
@@ -261,77 +459,3 @@ class Store:
         else:
             with self.transaction() as tx:
                 tx.execute(sql, (key, value))
-
-    # -- reads -------------------------------------------------------------------------------------
-
-    def frame(self, table: str, where: str = "", params: Sequence[Any] = (), columns: Sequence[str] | None = None,
-              order: str = "") -> pl.DataFrame:
-        cols = list(columns or TABLES[table]["columns"])
-        sql = f"SELECT {', '.join(cols)} FROM {table}" + (f" WHERE {where}" if where else "") + (
-            f" ORDER BY {order}" if order else "")
-        rows = self.conn().execute(sql, params).fetchall()
-        return pl.DataFrame(rows, schema=_schema(table, cols), orient="row")
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.conn().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def instruments(self) -> pl.DataFrame:
-        return self.frame("instruments", order="symbol")
-
-    def latest_quotes(self, symbols: Iterable[str]) -> pl.DataFrame:
-        """The newest priced quote of each symbol; one indexed lookup each, whatever the history size."""
-        rows = []
-        conn = self.conn()
-        for symbol in symbols:
-            row = conn.execute("SELECT symbol, ts, price, prev_close, volume, source FROM quotes "
-                               "WHERE symbol=? AND price IS NOT NULL ORDER BY ts DESC LIMIT 1", (symbol,)).fetchone()
-            if row:
-                rows.append(row)
-        return pl.DataFrame(rows, schema=_schema("quotes"), orient="row")
-
-    def quotes_since(self, symbols: Iterable[str], since_ts: int) -> pl.DataFrame:
-        """(symbol, ts, price) from `since_ts` on: what sparklines need, and no more columns than that."""
-        rows = []
-        conn = self.conn()
-        for symbol in symbols:
-            rows += conn.execute("SELECT symbol, ts, price FROM quotes WHERE symbol=? AND ts>=? ORDER BY ts",
-                                 (symbol, since_ts)).fetchall()
-        return pl.DataFrame(rows, schema=_schema("quotes", ["symbol", "ts", "price"]), orient="row")
-
-    def daily_bars(self, since: str) -> pl.DataFrame:
-        return self.frame("daily_bars", "date >= ?", (since,), order="symbol, date")
-
-    def latest_fx(self) -> pl.DataFrame:
-        return self.frame("fx", "ts = (SELECT MAX(ts) FROM fx f2 WHERE f2.pair = fx.pair)", order="pair")
-
-    def token_daily(self, since: str | None = None) -> pl.DataFrame:
-        if since is None:
-            return self.frame("token_daily", order="date, rank")
-        return self.frame("token_daily", "date >= ?", (since,), order="date, rank")
-
-    def latest_token_date(self) -> str | None:
-        return self.conn().execute("SELECT MAX(date) FROM token_daily").fetchone()[0]
-
-    def token_weekly(self) -> pl.DataFrame:
-        return self.frame("token_weekly", order="week")
-
-    def models(self) -> pl.DataFrame:
-        return self.frame("models", order="canonical_slug")
-
-    def latest_polls(self) -> pl.DataFrame:
-        """Each job's newest poll, and its newest successful one as last_ok."""
-        rows = self.conn().execute(
-            "SELECT p.job, p.started, p.finished, p.ok, p.error, p.rows, "
-            "(SELECT MAX(finished) FROM polls q WHERE q.job = p.job AND q.ok = 1) AS last_ok "
-            "FROM polls p WHERE p.id = (SELECT MAX(id) FROM polls q WHERE q.job = p.job) ORDER BY p.job").fetchall()
-        schema = {**_schema("polls", ["job", "started", "finished", "ok", "error", "rows"]), "last_ok": pl.Float64}
-        return pl.DataFrame(rows, schema=schema, orient="row")
-
-    def newest_poll_id(self) -> int:
-        """Cheap check for rows another process wrote: a collector records a poll after every write."""
-        return self.conn().execute("SELECT COALESCE(MAX(id), 0) FROM polls").fetchone()[0]
-
-    def count(self, table: str) -> int:
-        return self.conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-

@@ -51,7 +51,8 @@ def loopback_config_text(base_url: str, **jobs: int) -> str:
     for name in ("query1.finance.yahoo.com", "qt.gtimg.cn", "openrouter.ai"):
         text = text.replace(f'base_url = "https://{name}"', f'base_url = "{base_url}"')
     text = text.replace("timeout_seconds = 10.0", "timeout_seconds = 2.0").replace(
-        "timeout_seconds = 30.0", "timeout_seconds = 2.0")
+        "timeout_seconds = 30.0", "timeout_seconds = 2.0"
+    )
     for key, value in jobs.items():
         text = text.replace(f"\n{key} = ", f"\n{key} = {value}\n#", 1)
     return text

@@ -27,8 +27,14 @@ def real_yahoo_body() -> dict:
     return json.loads(shared_fixture(YAHOO).read_text())[0]["response"]["json"]
 
 
-def yahoo_chart(symbol: str, currency: str, closes: list[float | None], previous_close: float,
-                gmtoffset: int = 28800, timezone: str = "Asia/Hong_Kong") -> dict:
+def yahoo_chart(
+    symbol: str,
+    currency: str,
+    closes: list[float | None],
+    previous_close: float,
+    gmtoffset: int = 28800,
+    timezone: str = "Asia/Hong_Kong",
+) -> dict:
     """The real chart body with `closes` (oldest first) replacing the last len(closes) bars."""
     body = copy.deepcopy(real_yahoo_body())
     result = body["chart"]["result"][0]
@@ -41,13 +47,23 @@ def yahoo_chart(symbol: str, currency: str, closes: list[float | None], previous
     result["indicators"]["adjclose"] = [{"adjclose": list(closes)}]
     meta = result["meta"]
     last = next(c for c in reversed(closes) if c is not None)
-    meta.update(symbol=symbol, currency=currency, regularMarketPrice=last, chartPreviousClose=previous_close,
-                gmtoffset=gmtoffset, exchangeTimezoneName=timezone, regularMarketTime=result["timestamp"][-1] + 3600)
+    meta.update(
+        symbol=symbol,
+        currency=currency,
+        regularMarketPrice=last,
+        chartPreviousClose=previous_close,
+        gmtoffset=gmtoffset,
+        exchangeTimezoneName=timezone,
+        regularMarketTime=result["timestamp"][-1] + 3600,
+    )
     return body
 
 
-def yahoo_error(description: str = "No data found, symbol may be delisted") -> dict:
-    return {"chart": {"result": None, "error": {"code": "Not Found", "description": description}}}
+def yahoo_error(description: str = "No data found, symbol may be delisted", code: str = "Not Found") -> dict:
+    """Yahoo's chart error body, as other clients' tests record it: with HTTP 404 for an unknown symbol
+    (code "Not Found"), with HTTP 400 for a range it has no data for (code "Bad Request", "Data doesn't
+    exist for startDate = …, endDate = …"), and with HTTP 200 at times. research/data-sources.md §Yahoo."""
+    return {"chart": {"result": None, "error": {"code": code, "description": description}}}
 
 
 def yahoo_empty() -> dict:
@@ -61,8 +77,9 @@ def real_tencent_record() -> list[str]:
     return first.split("~")
 
 
-def tencent_record(code5: str, name: str, price: float, prev_close: float, total_shares: int,
-                   when: str = "2026/10/07 16:08:11") -> str:
+def tencent_record(
+    code5: str, name: str, price: float, prev_close: float, total_shares: int, when: str = "2026/10/07 16:08:11"
+) -> str:
     fields = list(real_tencent_record())
     fields += [""] * (78 - len(fields))
     fields[1], fields[2], fields[3], fields[4], fields[30] = name, code5, f"{price:.3f}", f"{prev_close:.3f}", when
@@ -80,9 +97,11 @@ def manifest_for(csv_bytes: bytes, snapshot_date: str = "2026-10-08") -> dict:
     manifest = json.loads(shared_fixture(MANIFEST).read_text())
     manifest["snapshot_date"] = snapshot_date
     manifest["row_count"] = csv_bytes.replace(b"\r\n", b"\n").strip().count(b"\n")
-    manifest["files"]["csv"].update(url=f"https://openrouter.ai/api/v1/datasets/exports/rankings-daily/"
-                                        f"{snapshot_date}.csv", bytes=len(csv_bytes),
-                                    sha256=hashlib.sha256(csv_bytes).hexdigest())
+    manifest["files"]["csv"].update(
+        url=f"https://openrouter.ai/api/v1/datasets/exports/rankings-daily/{snapshot_date}.csv",
+        bytes=len(csv_bytes),
+        sha256=hashlib.sha256(csv_bytes).hexdigest(),
+    )
     return manifest
 
 
@@ -92,20 +111,43 @@ def weekly_chart() -> bytes:
 
 def models_catalogue() -> dict:
     """No real /api/v1/models body was recorded; this follows the documented Model fields exactly."""
+
     def model(mid: str, canonical: str, name: str, prompt: str, completion: str) -> dict:
-        return {"id": mid, "canonical_slug": canonical, "hugging_face_id": "", "name": name, "created": 1780000000,
-                "description": "", "context_length": 1000000,
-                "architecture": {"modality": "text->text", "input_modalities": ["text"],
-                                 "output_modalities": ["text"], "tokenizer": "Other", "instruct_type": None},
-                "pricing": {"prompt": prompt, "completion": completion, "request": "0", "image": "0",
-                            "web_search": "0", "internal_reasoning": "0"},
-                "top_provider": {"context_length": 1000000, "max_completion_tokens": 131072, "is_moderated": False},
-                "per_request_limits": None, "supported_parameters": ["tools"]}
-    return {"data": [
-        model("minimax/minimax-m3", "minimax/minimax-m3-20260531", "MiniMax: MiniMax M3", "0.0000003", "0.0000012"),
-        model("z-ai/glm-5.3-flash", "z-ai/glm-5.3-flash-20260826", "Z.ai: GLM 5.3 Flash", "0.0000001", "0.0000004"),
-        model("openrouter/auto", "openrouter/auto", "Auto Router", "-1", "-1"),
-    ]}
+        return {
+            "id": mid,
+            "canonical_slug": canonical,
+            "hugging_face_id": "",
+            "name": name,
+            "created": 1780000000,
+            "description": "",
+            "context_length": 1000000,
+            "architecture": {
+                "modality": "text->text",
+                "input_modalities": ["text"],
+                "output_modalities": ["text"],
+                "tokenizer": "Other",
+                "instruct_type": None,
+            },
+            "pricing": {
+                "prompt": prompt,
+                "completion": completion,
+                "request": "0",
+                "image": "0",
+                "web_search": "0",
+                "internal_reasoning": "0",
+            },
+            "top_provider": {"context_length": 1000000, "max_completion_tokens": 131072, "is_moderated": False},
+            "per_request_limits": None,
+            "supported_parameters": ["tools"],
+        }
+
+    return {
+        "data": [
+            model("minimax/minimax-m3", "minimax/minimax-m3-20260531", "MiniMax: MiniMax M3", "0.0000003", "0.0000012"),
+            model("z-ai/glm-5.3-flash", "z-ai/glm-5.3-flash-20260826", "Z.ai: GLM 5.3 Flash", "0.0000001", "0.0000004"),
+            model("openrouter/auto", "openrouter/auto", "Auto Router", "-1", "-1"),
+        ]
+    }
 
 
 # Prices served for the watchlist: (currency, last 5 daily closes, previous close, total shares for Tencent).
@@ -134,11 +176,12 @@ def serve_everything(upstream, csv_bytes: bytes | None = None, bump: float = 1.0
     for symbol, (currency, closes, prev, _) in PRICES.items():
         body = json.dumps(yahoo_chart(symbol, currency, [c * bump for c in closes], prev))
         upstream.route(f"/v8/finance/chart/{symbol}", body, Content_Type="application/json")
-    for symbol, (currency, closes, prev, shares) in PRICES.items():
+    for symbol, (_, closes, prev, shares) in PRICES.items():
         if symbol.endswith(".HK"):
             code5 = f"{int(symbol[:4]):05d}"
-            upstream.tencent_records[f"r_hk{code5}"] = tencent_record(code5, f"测试{code5}", closes[-1] * bump, prev,
-                                                                      shares)
+            upstream.tencent_records[f"r_hk{code5}"] = tencent_record(
+                code5, f"测试{code5}", closes[-1] * bump, prev, shares
+            )
     serve_export(upstream, export_csv() if csv_bytes is None else csv_bytes)
     upstream.route("/api/v1/models", json.dumps(models_catalogue()), Content_Type="application/json")
     upstream.route("/api/frontend/v1/rankings/model-rankings-chart", weekly_chart(), Content_Type="application/json")
@@ -147,8 +190,11 @@ def serve_everything(upstream, csv_bytes: bytes | None = None, bump: float = 1.0
 def serve_export(upstream, csv_bytes: bytes, snapshot_date: str = "2026-10-08", manifest_bytes: bytes | None = None):
     """A manifest for `csv_bytes` (or for `manifest_bytes`, to serve a file that does not match it)."""
     manifest = manifest_for(csv_bytes if manifest_bytes is None else manifest_bytes, snapshot_date)
-    upstream.route("/api/v1/datasets/exports/rankings-daily/latest.manifest.json", json.dumps(manifest),
-                   Content_Type="application/json")
+    upstream.route(
+        "/api/v1/datasets/exports/rankings-daily/latest.manifest.json",
+        json.dumps(manifest),
+        Content_Type="application/json",
+    )
     upstream.route(f"/api/v1/datasets/exports/rankings-daily/{snapshot_date}.csv", csv_bytes, Content_Type="text/csv")
 
 

@@ -14,8 +14,15 @@ from monitor.config import parse_config
 from monitor.jobs import Collector
 from storage import Store
 from tests.conftest import loopback_config_text
-from tests.payloads import (PRICES, models_catalogue, revised_export, serve_everything, serve_export, weekly_chart,
-                            yahoo_chart)
+from tests.payloads import (
+    PRICES,
+    models_catalogue,
+    revised_export,
+    serve_everything,
+    serve_export,
+    weekly_chart,
+    yahoo_chart,
+)
 from tests.upstream import HTML_ERROR, FakeUpstream, Reply
 
 TABLES = ("quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models", "instruments", "meta")
@@ -31,7 +38,7 @@ JOBS = {
 }
 
 FAULTS = {
-    "timeout": Reply(200, b"{}", delay=1.0),
+    "timeout": Reply(200, b"{}", delay=0.6),
     "401": Reply(401, b'{"finance":{"result":null,"error":{"code":"Unauthorized","description":"Invalid Crumb"}}}'),
     "429 with Retry-After": Reply(429, b"Too Many Requests", {"Retry-After": "5"}),
     "429 without Retry-After": Reply(429, b"Too Many Requests"),
@@ -53,8 +60,8 @@ def baseline(tmp_path_factory):
     serve_everything(server)
     folder = tmp_path_factory.mktemp("baseline")
     healthy = parse_config(loopback_config_text(server.base_url), folder / "c.toml")
-    # The faulted runs time out fast; the cold baseline run keeps the normal timeout.
-    text = loopback_config_text(server.base_url).replace("timeout_seconds = 2.0", "timeout_seconds = 0.5")
+    # The faulted runs time out fast (loopback answers in milliseconds); the cold baseline run keeps the normal timeout.
+    text = loopback_config_text(server.base_url).replace("timeout_seconds = 2.0", "timeout_seconds = 0.3")
     config = parse_config(text, folder / "c.toml")
     store = Store.open(folder / "t.db")
     store.sync_instruments(config.companies)
@@ -138,11 +145,14 @@ async def test_connection_refused_is_a_one_line_failure(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("mutate, phrase", [
-    (lambda body: body["chart"]["result"][0]["indicators"]["quote"][0]["close"].__setitem__(-1, -1.0), "absurd"),
-    (lambda body: body["chart"]["result"][0]["meta"].update(regularMarketPrice=-3.0), "absurd"),
-    (lambda body: body["chart"]["result"][0]["meta"].update(symbol="OTHER.HK"), "asked for"),
-])
+@pytest.mark.parametrize(
+    "mutate, phrase",
+    [
+        (lambda body: body["chart"]["result"][0]["indicators"]["quote"][0]["close"].__setitem__(-1, -1.0), "absurd"),
+        (lambda body: body["chart"]["result"][0]["meta"].update(regularMarketPrice=-3.0), "absurd"),
+        (lambda body: body["chart"]["result"][0]["meta"].update(symbol="OTHER.HK"), "asked for"),
+    ],
+)
 async def test_absurd_prices_are_refused(setup, mutate, phrase):
     upstream, store, collector = setup
     before = dump(store)
@@ -167,7 +177,7 @@ async def test_share_above_one_is_refused(setup):
 
 
 async def test_recovers_without_restart_after_a_run_of_failures(setup):
-    upstream, store, collector = setup
+    upstream, _, collector = setup
     make_good_answers_differ(upstream, "export")
     now = [2_000_000_000.0]
     collector.clock = lambda: now[0]
@@ -180,8 +190,9 @@ async def test_recovers_without_restart_after_a_run_of_failures(setup):
     assert collector.health["openrouter"].failures == 0
 
 
-@pytest.mark.parametrize("fault", ["timeout", "401", "429 with Retry-After", "500", "truncated", "garbage", "html",
-                                   "empty object"])
+@pytest.mark.parametrize(
+    "fault", ["timeout", "401", "429 with Retry-After", "500", "truncated", "garbage", "html", "empty object"]
+)
 async def test_tencent_fallback_faults_change_nothing(setup, fault):
     """Yahoo down for HK symbols and Tencent faulty too: nothing stored, both failures named."""
     upstream, store, collector = setup

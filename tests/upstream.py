@@ -12,7 +12,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 @dataclass
@@ -24,8 +24,9 @@ class Reply:
     truncate: bool = False  # announce the full length, send half, close: a cut-off body
 
 
-HTML_ERROR = Reply(200, b"<!DOCTYPE html><html><body>Will be right back...</body></html>",
-                   {"Content-Type": "text/html"})
+HTML_ERROR = Reply(
+    200, b"<!DOCTYPE html><html><body>Will be right back...</body></html>", {"Content-Type": "text/html"}
+)
 
 
 def fault_replies() -> list[Reply]:
@@ -52,6 +53,7 @@ class FakeUpstream:
         self.fault_rate = 0.0  # soak: this share of all requests get a random fault
         self.delay = 0.0  # added to every reply (fan-out bench)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.query_params: list[tuple[str, dict[str, str]]] = []  # (path, query) of each request, in step
         self.record_requests = True  # the soak turns this off so its memory figure is the collector's
         self.request_count = 0
         self.faults_served = 0
@@ -101,12 +103,14 @@ class FakeUpstream:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                path = unquote(urlsplit(self.path).path)
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                path = unquote(url.path)
                 with upstream._lock:
                     upstream.request_count += 1
                     if upstream.record_requests:
                         upstream.requests.append((path, dict(self.headers)))
+                        upstream.query_params.append((path, dict(parse_qsl(url.query))))
                 reply = upstream._reply_for(path)
                 delay = reply.delay + upstream.delay
                 if delay:
@@ -130,7 +134,8 @@ class FakeUpstream:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        # shutdown() waits for the serving loop to notice, up to one poll interval: keep test teardown quick.
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
     def stop(self) -> None:
         if self._server:

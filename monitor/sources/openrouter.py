@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor.attribution import OPENROUTER_ATTRIBUTION as DEFAULT_ATTRIBUTION
-from monitor.sources import BadPayload, NoData, get, parse_json, require
+from monitor.sources import BadPayload, NoData, Row, get, parse_json, require
 
 UPSTREAM = "openrouter"
 EXPORT_SOURCE = "openrouter-export"
@@ -52,8 +52,7 @@ class Manifest:
 @dataclass(frozen=True)
 class Export:
     manifest: Manifest
-    rows: list[dict]
-    etag: str | None
+    rows: list[Row]
 
 
 def mirror_url(base_url: str, absolute_or_path: str) -> str:
@@ -62,17 +61,18 @@ def mirror_url(base_url: str, absolute_or_path: str) -> str:
 
 
 def parse_manifest(payload: Any, url: str = "") -> Manifest:
-    require(isinstance(payload, dict), UPSTREAM, "manifest is not an object", url)
+    if not isinstance(payload, dict):
+        raise BadPayload(UPSTREAM, "manifest is not an object", url)
     files = payload.get("files")
     csv_file = files.get("csv") if isinstance(files, dict) else None
-    require(isinstance(csv_file, dict) and isinstance(csv_file.get("url"), str), UPSTREAM,
-            "manifest has no files.csv.url", url)
+    if not (isinstance(csv_file, dict) and isinstance(csv_file.get("url"), str)):
+        raise BadPayload(UPSTREAM, "manifest has no files.csv.url", url)
     sha = csv_file.get("sha256")
-    require(isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha) is not None, UPSTREAM,
-            "manifest files.csv.sha256 missing or malformed", url)
+    if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+        raise BadPayload(UPSTREAM, "manifest files.csv.sha256 missing or malformed", url)
     snapshot = payload.get("snapshot_date")
-    require(isinstance(snapshot, str) and DATE.match(snapshot) is not None, UPSTREAM,
-            f"manifest snapshot_date malformed: {snapshot!r}"[:120], url)
+    if not (isinstance(snapshot, str) and DATE.match(snapshot)):
+        raise BadPayload(UPSTREAM, f"manifest snapshot_date malformed: {snapshot!r}"[:120], url)
     attribution = payload.get("attribution")
     return Manifest(
         snapshot_date=snapshot,
@@ -84,13 +84,13 @@ def parse_manifest(payload: Any, url: str = "") -> Manifest:
     )
 
 
-def parse_rankings_csv(text: str, snapshot_date: str, source: str = EXPORT_SOURCE, url: str = "") -> list[dict]:
+def parse_rankings_csv(text: str, snapshot_date: str, url: str = "") -> list[Row]:
     """Rows of the daily export. Accepts CRLF or LF; refuses any other column set or a bad value."""
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header != CSV_HEADER:
         raise BadPayload(UPSTREAM, f"export columns changed: {','.join(header or [])[:100]!r}", url)
-    rows = []
+    rows: list[Row] = []
     for line, fields in enumerate(reader, start=2):
         if not fields:
             continue
@@ -109,22 +109,29 @@ def parse_rankings_csv(text: str, snapshot_date: str, source: str = EXPORT_SOURC
             raise BadPayload(UPSTREAM, f"export line {line}: absurd value (tokens {token_value}, share {share})", url)
         if rank_value is None and slug != OTHER:
             raise BadPayload(UPSTREAM, f"export line {line}: {slug} has no rank", url)
-        rows.append({"date": day, "model_permaslug": slug, "author": author_of(slug), "rank": rank_value,
-                     "total_tokens": token_value, "share": share_value, "snapshot_date": snapshot_date,
-                     "source": source})
+        rows.append(
+            {
+                "date": day,
+                "model_permaslug": slug,
+                "author": author_of(slug),
+                "rank": rank_value,
+                "total_tokens": token_value,
+                "share": share_value,
+                "snapshot_date": snapshot_date,
+                "source": EXPORT_SOURCE,
+            }
+        )
     if not rows:
         raise NoData(UPSTREAM, "export CSV has no rows", url)
     return rows
 
 
-async def fetch_export(client: httpx.AsyncClient, base_url: str, *, timeout: float, etag: str | None = None,
-                       have_snapshot: str | None = None) -> Export | None:
+async def fetch_export(
+    client: httpx.AsyncClient, base_url: str, *, timeout: float, have_snapshot: str | None = None
+) -> Export | None:
     """The newest export snapshot, or None when the manifest says we already have it."""
     url = base_url + MANIFEST_PATH
-    response = await get(client, UPSTREAM, url, timeout=timeout,
-                         headers={"If-None-Match": etag} if etag else None)
-    if response.status_code == 304:
-        return None
+    response = await get(client, UPSTREAM, url, timeout=timeout)
     manifest = parse_manifest(parse_json(response, UPSTREAM), url)
     if have_snapshot and manifest.snapshot_date <= have_snapshot:
         return None
@@ -132,9 +139,13 @@ async def fetch_export(client: httpx.AsyncClient, base_url: str, *, timeout: flo
     body = (await get(client, UPSTREAM, csv_url, timeout=timeout)).content
     digest = hashlib.sha256(body).hexdigest()
     if digest != manifest.csv_sha256:
-        raise BadPayload(UPSTREAM, f"sha256 mismatch for {manifest.snapshot_date}.csv "
-                                   f"({len(body)} bytes): got {digest[:12]}…, manifest says "
-                                   f"{manifest.csv_sha256[:12]}…", csv_url)
+        raise BadPayload(
+            UPSTREAM,
+            f"sha256 mismatch for {manifest.snapshot_date}.csv "
+            f"({len(body)} bytes): got {digest[:12]}…, manifest says "
+            f"{manifest.csv_sha256[:12]}…",
+            csv_url,
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -142,16 +153,17 @@ async def fetch_export(client: httpx.AsyncClient, base_url: str, *, timeout: flo
     rows = parse_rankings_csv(text, manifest.snapshot_date, url=csv_url)
     if manifest.row_count is not None and manifest.row_count != len(rows):
         raise BadPayload(UPSTREAM, f"export has {len(rows)} rows, manifest says {manifest.row_count}", csv_url)
-    return Export(manifest, rows, response.headers.get("ETag"))
+    return Export(manifest, rows)
 
 
-def parse_history(payload: Any, url: str = "") -> list[dict]:
+def parse_history(payload: Any, url: str = "") -> list[Row]:
     """The keyed /api/v1/datasets/rankings-daily body: {"data":[{date, model_permaslug, total_tokens}], "meta"}.
 
     It carries no share or rank, so both are derived per day (share over the day's total including
     `other`; rank by tokens among named models), exactly as the export defines them."""
-    require(isinstance(payload, dict) and isinstance(payload.get("data"), list), UPSTREAM,
-            "history has no data list", url)
+    require(
+        isinstance(payload, dict) and isinstance(payload.get("data"), list), UPSTREAM, "history has no data list", url
+    )
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     as_of = str(meta.get("as_of") or "")[:10]
     by_day: dict[str, list[tuple[str, int]]] = {}
@@ -161,28 +173,49 @@ def parse_history(payload: Any, url: str = "") -> list[dict]:
         try:
             tokens = int(item.get("total_tokens"))
         except (TypeError, ValueError):
-            raise BadPayload(UPSTREAM, f"history total_tokens not a number: {item.get('total_tokens')!r}"[:120],
-                             url) from None
-        require(bool(DATE.match(day)) and isinstance(slug, str) and bool(slug) and tokens >= 0, UPSTREAM,
-                f"history row malformed: {item!r}"[:160], url)
+            raise BadPayload(
+                UPSTREAM, f"history total_tokens not a number: {item.get('total_tokens')!r}"[:120], url
+            ) from None
+        require(
+            bool(DATE.match(day)) and isinstance(slug, str) and bool(slug) and tokens >= 0,
+            UPSTREAM,
+            f"history row malformed: {item!r}"[:160],
+            url,
+        )
         by_day.setdefault(day, []).append((slug, tokens))
-    rows = []
+    rows: list[Row] = []
     for day, items in sorted(by_day.items()):
         total = sum(t for _, t in items) or 1
         named = sorted((i for i in items if i[0] != OTHER), key=lambda i: -i[1])
         ranks = {slug: n for n, (slug, _) in enumerate(named, start=1)}
         for slug, tokens in items:
-            rows.append({"date": day, "model_permaslug": slug, "author": author_of(slug), "rank": ranks.get(slug),
-                         "total_tokens": tokens, "share": tokens / total, "snapshot_date": as_of or day,
-                         "source": HISTORY_SOURCE})
+            rows.append(
+                {
+                    "date": day,
+                    "model_permaslug": slug,
+                    "author": author_of(slug),
+                    "rank": ranks.get(slug),
+                    "total_tokens": tokens,
+                    "share": tokens / total,
+                    "snapshot_date": as_of or day,
+                    "source": HISTORY_SOURCE,
+                }
+            )
     return rows
 
 
-async def fetch_history(client: httpx.AsyncClient, base_url: str, api_key: str, start: str, end: str, *,
-                        timeout: float) -> list[dict]:
+async def fetch_history(
+    client: httpx.AsyncClient, base_url: str, api_key: str, start: str, end: str, *, timeout: float
+) -> list[Row]:
     url = base_url + HISTORY_PATH
-    response = await get(client, UPSTREAM, url, timeout=timeout, params={"start_date": start, "end_date": end},
-                         headers={"Authorization": f"Bearer {api_key}"})
+    response = await get(
+        client,
+        UPSTREAM,
+        url,
+        timeout=timeout,
+        params={"start_date": start, "end_date": end},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
     return parse_history(parse_json(response, UPSTREAM), url)
 
 
@@ -195,10 +228,10 @@ def _price(value: Any) -> float | None:
     return price if price >= 0 and math.isfinite(price) else None
 
 
-def parse_models(payload: Any, updated_at: int, url: str = "") -> list[dict]:
-    require(isinstance(payload, dict) and isinstance(payload.get("data"), list), UPSTREAM,
-            "models catalogue has no data list", url)
-    rows: dict[str, dict] = {}
+def parse_models(payload: Any, updated_at: int, url: str = "") -> list[Row]:
+    if not (isinstance(payload, dict) and isinstance(payload.get("data"), list)):
+        raise BadPayload(UPSTREAM, "models catalogue has no data list", url)
+    rows: dict[str, Row] = {}
     for item in payload["data"]:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
@@ -206,12 +239,15 @@ def parse_models(payload: Any, updated_at: int, url: str = "") -> list[dict]:
         # `:free` and other variants share the canonical slug; keep the plain id's entry.
         if slug in rows and ":" in item["id"]:
             continue
-        pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
+        pricing = item["pricing"] if isinstance(item.get("pricing"), dict) else {}
         rows[slug] = {
-            "canonical_slug": slug, "id": item["id"], "name": str(item.get("name") or item["id"]),
+            "canonical_slug": slug,
+            "id": item["id"],
+            "name": str(item.get("name") or item["id"]),
             "created": item.get("created") if isinstance(item.get("created"), int) else None,
             "context_length": item.get("context_length") if isinstance(item.get("context_length"), int) else None,
-            "prompt_price": _price(pricing.get("prompt")), "completion_price": _price(pricing.get("completion")),
+            "prompt_price": _price(pricing.get("prompt")),
+            "completion_price": _price(pricing.get("completion")),
             "updated_at": updated_at,
         }
     if not rows:
@@ -219,58 +255,80 @@ def parse_models(payload: Any, updated_at: int, url: str = "") -> list[dict]:
     return list(rows.values())
 
 
-async def fetch_models(client: httpx.AsyncClient, base_url: str, updated_at: int, *, timeout: float) -> list[dict]:
+async def fetch_models(client: httpx.AsyncClient, base_url: str, updated_at: int, *, timeout: float) -> list[Row]:
     url = base_url + MODELS_PATH
     return parse_models(parse_json(await get(client, UPSTREAM, url, timeout=timeout), UPSTREAM), updated_at, url)
 
 
-def parse_weekly_chart(payload: Any, url: str = "") -> list[dict]:
+def parse_weekly_chart(payload: Any, url: str = "") -> list[Row]:
     """{"data":{"data":[{"x": week start, "ys": {slug: tokens, ..., "Others": tokens}}]}} -> rows.
 
     Undocumented and known to move: any other shape is a loud BadPayload, never an empty success."""
     inner = payload.get("data") if isinstance(payload, dict) else None
     weeks = inner.get("data") if isinstance(inner, dict) else None
-    require(isinstance(weeks, list) and bool(weeks), UPSTREAM, "rankings chart shape changed (no data.data list)",
-            url)
-    rows = []
+    if not (isinstance(weeks, list) and weeks):
+        raise BadPayload(UPSTREAM, "rankings chart shape changed (no data.data list)", url)
+    rows: list[Row] = []
     for week in weeks:
-        require(isinstance(week, dict) and isinstance(week.get("x"), str) and DATE.match(week["x"][:10]) is not None
-                and isinstance(week.get("ys"), dict), UPSTREAM, "rankings chart week malformed", url)
+        require(
+            isinstance(week, dict)
+            and isinstance(week.get("x"), str)
+            and DATE.match(week["x"][:10]) is not None
+            and isinstance(week.get("ys"), dict),
+            UPSTREAM,
+            "rankings chart week malformed",
+            url,
+        )
         for slug, tokens in week["ys"].items():
-            require(isinstance(tokens, (int, float)) and not isinstance(tokens, bool) and tokens >= 0, UPSTREAM,
-                    f"rankings chart tokens malformed for {slug!r}"[:120], url)
+            require(
+                isinstance(tokens, (int, float)) and not isinstance(tokens, bool) and tokens >= 0,
+                UPSTREAM,
+                f"rankings chart tokens malformed for {slug!r}"[:120],
+                url,
+            )
             slug = OTHER if slug == "Others" else slug
-            rows.append({"week": week["x"][:10], "model_permaslug": slug, "author": author_of(slug),
-                         "total_tokens": int(tokens), "source": WEEKLY_SOURCE})
+            rows.append(
+                {
+                    "week": week["x"][:10],
+                    "model_permaslug": slug,
+                    "author": author_of(slug),
+                    "total_tokens": int(tokens),
+                    "source": WEEKLY_SOURCE,
+                }
+            )
     return rows
 
 
-async def fetch_weekly_chart(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> list[dict]:
+async def fetch_weekly_chart(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> list[Row]:
     url = base_url + WEEKLY_PATH
     return parse_weekly_chart(parse_json(await get(client, UPSTREAM, url, timeout=timeout), UPSTREAM), url)
 
 
-def parse_exports_index(payload: Any, url: str = "") -> dict[str, str]:
-    """exports/index.json -> {dataset id: manifest path}. Lets us notice if the manifest moves."""
-    datasets = payload.get("datasets") if isinstance(payload, dict) else None
-    require(isinstance(datasets, list), UPSTREAM, "exports index has no datasets list", url)
-    return {d["id"]: urlsplit(d["latest_manifest_url"]).path for d in datasets
-            if isinstance(d, dict) and isinstance(d.get("id"), str) and isinstance(d.get("latest_manifest_url"), str)}
-
-
-def parse_day_view(payload: Any, url: str = "") -> list[dict]:
+def parse_day_view(payload: Any, url: str = "") -> list[Row]:
     """The undocumented rankings/models?view=day body: the prompt/completion split and request counts.
 
     Not polled yet (the export is the primary source); parsed and shape-checked so it can be."""
     items = payload.get("data") if isinstance(payload, dict) else None
-    require(isinstance(items, list) and bool(items), UPSTREAM, "rankings day view shape changed (no data list)", url)
-    rows = []
+    if not (isinstance(items, list) and items):
+        raise BadPayload(UPSTREAM, "rankings day view shape changed (no data list)", url)
+    rows: list[Row] = []
     for item in items:
         fields = ("model_permaslug", "total_prompt_tokens", "total_completion_tokens", "count")
-        require(isinstance(item, dict) and all(k in item for k in fields), UPSTREAM,
-                "rankings day view row is missing fields", url)
-        rows.append({"date": str(item.get("date", ""))[:10], "model_permaslug": item["model_permaslug"],
-                     "variant": item.get("variant"), "prompt_tokens": int(item["total_prompt_tokens"]),
-                     "completion_tokens": int(item["total_completion_tokens"]), "requests": int(item["count"]),
-                     "usage_usd": item.get("total_usage")})
+        require(
+            isinstance(item, dict) and all(k in item for k in fields),
+            UPSTREAM,
+            "rankings day view row is missing fields",
+            url,
+        )
+        rows.append(
+            {
+                "date": str(item.get("date", ""))[:10],
+                "model_permaslug": item["model_permaslug"],
+                "variant": item.get("variant"),
+                "prompt_tokens": int(item["total_prompt_tokens"]),
+                "completion_tokens": int(item["total_completion_tokens"]),
+                "requests": int(item["count"]),
+                "usage_usd": item.get("total_usage"),
+            }
+        )
     return rows

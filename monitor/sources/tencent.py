@@ -15,7 +15,7 @@ from datetime import datetime
 import httpx
 
 from monitor.markets import HKT
-from monitor.sources import BadPayload, NoData, get, require
+from monitor.sources import BadPayload, NoData, Row, get, require
 
 UPSTREAM = "tencent"
 SOURCE = "tencent"
@@ -42,10 +42,9 @@ def tencent_code(symbol: str) -> str:
 
 def _float(fields: list[str], index: int) -> float | None:
     try:
-        value = float(fields[index])
+        return float(fields[index])
     except (IndexError, ValueError):
         return None
-    return value
 
 
 def _time(text: str) -> int | None:
@@ -62,7 +61,7 @@ def parse_quotes(text: str, url: str = "") -> dict[str, TencentQuote]:
     records = RECORD.findall(text)
     if not records:
         raise BadPayload(UPSTREAM, f"no v_r_hk records in {len(text)} characters", url)
-    quotes = {}
+    quotes: dict[str, TencentQuote] = {}
     for code, body in records:
         fields = body.split("~")
         if len(fields) < 33:
@@ -88,8 +87,9 @@ def parse_quotes(text: str, url: str = "") -> dict[str, TencentQuote]:
     return quotes
 
 
-async def fetch_quotes(client: httpx.AsyncClient, base_url: str, symbols: list[str], *,
-                       timeout: float) -> dict[str, TencentQuote]:
+async def fetch_quotes(
+    client: httpx.AsyncClient, base_url: str, symbols: list[str], *, timeout: float
+) -> dict[str, TencentQuote]:
     """Quotes by Yahoo symbol, all HK symbols in one request."""
     codes = {tencent_code(s): s for s in symbols}
     url = f"{base_url}/q={','.join(codes)}"
@@ -102,6 +102,12 @@ async def fetch_quotes(client: httpx.AsyncClient, base_url: str, symbols: list[s
     return found
 
 
-def quote_row(symbol: str, q: TencentQuote) -> dict:
-    return {"symbol": symbol, "ts": q.ts, "price": q.price, "prev_close": q.prev_close, "volume": None,
-            "source": SOURCE}
+def quote_row(symbol: str, q: TencentQuote) -> Row:
+    return {
+        "symbol": symbol,
+        "ts": q.ts,
+        "price": q.price,
+        "prev_close": q.prev_close,
+        "volume": None,
+        "source": SOURCE,
+    }

@@ -7,6 +7,7 @@ nulls for bars with no trade; they stay null. On error: result null and error {c
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from monitor.sources import BadPayload, NoData, get, parse_json, require
+from monitor.sources import BadPayload, HttpStatusError, NoData, Row, get, parse_json, require
 
 UPSTREAM = "yahoo"
 SOURCE = "yahoo"
@@ -64,23 +65,38 @@ def _number(value: Any, what: str, url: str, positive: bool = True) -> float | N
     return float(value)
 
 
+def chart_error(payload: Any) -> str | None:
+    """Yahoo's own words when a body is its chart error, `{"chart": {"result": null, "error": {"code":
+    "Not Found", "description": "No data found, symbol may be delisted"}}}`; None for any other body."""
+    chart = payload.get("chart") if isinstance(payload, dict) else None
+    error = chart.get("error") if isinstance(chart, dict) else None
+    if not error:
+        return None
+    described = (error.get("description") or error.get("code")) if isinstance(error, dict) else error
+    return str(described or error)[:200]
+
+
 def parse_chart(payload: Any, url: str = "") -> Chart:
     """Parse a v8 chart body; raise NoData for Yahoo's own errors, BadPayload for anything off-shape."""
-    require(isinstance(payload, dict) and isinstance(payload.get("chart"), dict), UPSTREAM,
-            "no 'chart' object in response", url)
+    require(
+        isinstance(payload, dict) and isinstance(payload.get("chart"), dict),
+        UPSTREAM,
+        "no 'chart' object in response",
+        url,
+    )
     chart = payload["chart"]
-    error = chart.get("error")
-    if error:
-        described = error.get("description") or error.get("code") if isinstance(error, dict) else error
-        raise NoData(UPSTREAM, f"chart error: {described}"[:200], url)
+    described = chart_error(payload)
+    if described is not None:
+        raise NoData(UPSTREAM, f"chart error: {described}", url)
     results = chart.get("result")
     if not results:
         raise NoData(UPSTREAM, "empty chart result", url)
     require(isinstance(results, list) and isinstance(results[0], dict), UPSTREAM, "chart.result is not a list", url)
     result = results[0]
     meta = result.get("meta")
-    require(isinstance(meta, dict) and isinstance(meta.get("symbol"), str), UPSTREAM, "chart.result[0].meta missing",
-            url)
+    require(
+        isinstance(meta, dict) and isinstance(meta.get("symbol"), str), UPSTREAM, "chart.result[0].meta missing", url
+    )
     parsed_meta = ChartMeta(
         symbol=meta["symbol"],
         currency=meta.get("currency") if isinstance(meta.get("currency"), str) else None,
@@ -94,18 +110,32 @@ def parse_chart(payload: Any, url: str = "") -> Chart:
     stamps = result.get("timestamp") or []
     indicators = result.get("indicators") or {}
     quotes = indicators.get("quote") or [{}]
-    require(isinstance(stamps, list) and isinstance(quotes, list) and isinstance(quotes[0], dict), UPSTREAM,
-            "timestamp/indicators.quote malformed", url)
+    require(
+        isinstance(stamps, list) and isinstance(quotes, list) and isinstance(quotes[0], dict),
+        UPSTREAM,
+        "timestamp/indicators.quote malformed",
+        url,
+    )
     columns = {}
     for field in ("open", "high", "low", "close", "volume"):
         values = quotes[0].get(field, [None] * len(stamps))
-        require(isinstance(values, list) and len(values) == len(stamps), UPSTREAM,
-                f"indicators.quote[0].{field} has {len(values) if isinstance(values, list) else '?'} values "
-                f"for {len(stamps)} timestamps", url)
+        require(
+            isinstance(values, list) and len(values) == len(stamps),
+            UPSTREAM,
+            f"indicators.quote[0].{field} has {len(values) if isinstance(values, list) else '?'} values "
+            f"for {len(stamps)} timestamps",
+            url,
+        )
         columns[field] = [_number(v, field, url) for v in values]
     bars = tuple(
-        Bar(int(ts), columns["open"][i], columns["high"][i], columns["low"][i], columns["close"][i],
-            columns["volume"][i])
+        Bar(
+            int(ts),
+            columns["open"][i],
+            columns["high"][i],
+            columns["low"][i],
+            columns["close"][i],
+            columns["volume"][i],
+        )
         for i, ts in enumerate(stamps)
     )
     if parsed_meta.price is None and not any(b.close is not None for b in bars):
@@ -113,31 +143,56 @@ def parse_chart(payload: Any, url: str = "") -> Chart:
     return Chart(parsed_meta, bars)
 
 
-async def fetch_chart(client: httpx.AsyncClient, base_url: str, symbol: str, *, timeout: float,
-                      range_: str | None = None, interval: str = "1d", period1: int | None = None) -> Chart:
-    params: dict[str, str] = {"interval": interval, "includePrePost": "false"}
-    if period1 is not None:
-        params |= {"period1": str(period1), "period2": str(int(datetime.now(UTC).timestamp()))}
-    else:
-        params["range"] = range_ or "1d"
+async def fetch_chart(
+    client: httpx.AsyncClient, base_url: str, symbol: str, *, timeout: float, range_: str, interval: str
+) -> Chart:
+    """One symbol's chart. Yahoo answers an unknown symbol with HTTP 404 and a range it has no data for
+    with HTTP 400, each with its chart error body: that becomes a NoData in Yahoo's own words, about
+    this symbol only (it does not back Yahoo off)."""
     url = chart_url(base_url, symbol)
-    response = await get(client, UPSTREAM, url, timeout=timeout, params=params)
+    params = {"range": range_, "interval": interval, "includePrePost": "false"}
+    try:
+        response = await get(client, UPSTREAM, url, timeout=timeout, params=params)
+    except HttpStatusError as exc:
+        described = None if exc.upstream_wide else chart_error(_json_or_none(exc.body))
+        if described is None:
+            raise
+        raise NoData(UPSTREAM, f"HTTP {exc.status}: {described}", url) from None
     chart = parse_chart(parse_json(response, UPSTREAM), url)
     if chart.meta.symbol.upper() != symbol.upper():
         raise BadPayload(UPSTREAM, f"asked for {symbol}, got {chart.meta.symbol!r}"[:120], url)
     return chart
 
 
-def quote_rows(chart: Chart, symbol: str, source: str = SOURCE) -> list[dict]:
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def quote_rows(chart: Chart, symbol: str) -> list[Row]:
     """Intraday bars (close as price) plus the meta's regular-market price at its own time.
 
-    Every row carries the chart's previous close, which for range=1d is the prior session's close."""
+    Every row carries the chart's previous close, which for range=1d is the prior session's close.
+    When the regular-market time is a bar's own time, the meta's price replaces that bar's close and
+    the bar's volume stays."""
     prev = chart.meta.previous_close
-    rows = {b.ts: {"symbol": symbol, "ts": b.ts, "price": b.close, "prev_close": prev, "volume": b.volume,
-                   "source": source} for b in chart.bars}
-    if chart.meta.price is not None and chart.meta.market_time is not None:
-        rows[chart.meta.market_time] = {"symbol": symbol, "ts": chart.meta.market_time, "price": chart.meta.price,
-                                        "prev_close": prev, "volume": None, "source": source}
+    rows: dict[int, Row] = {
+        b.ts: {"symbol": symbol, "ts": b.ts, "price": b.close, "prev_close": prev, "volume": b.volume, "source": SOURCE}
+        for b in chart.bars
+    }
+    at, price = chart.meta.market_time, chart.meta.price
+    if price is not None and at is not None:
+        bar = rows.get(at)
+        rows[at] = {
+            "symbol": symbol,
+            "ts": at,
+            "price": price,
+            "prev_close": prev,
+            "volume": bar["volume"] if bar else None,
+            "source": SOURCE,
+        }
     return list(rows.values())
 
 
@@ -146,10 +201,18 @@ def local_date(ts: int, gmtoffset: int) -> str:
     return (datetime.fromtimestamp(ts, UTC) + timedelta(seconds=gmtoffset)).date().isoformat()
 
 
-def daily_bar_rows(chart: Chart, symbol: str, source: str = SOURCE) -> list[dict]:
+def daily_bar_rows(chart: Chart, symbol: str) -> list[Row]:
     return [
-        {"symbol": symbol, "date": local_date(b.ts, chart.meta.gmtoffset), "open": b.open, "high": b.high,
-         "low": b.low, "close": b.close, "volume": b.volume, "source": source}
+        {
+            "symbol": symbol,
+            "date": local_date(b.ts, chart.meta.gmtoffset),
+            "open": b.open,
+            "high": b.high,
+            "low": b.low,
+            "close": b.close,
+            "volume": b.volume,
+            "source": SOURCE,
+        }
         for b in chart.bars
     ]
 
@@ -158,7 +221,7 @@ def fx_symbol(base: str, quote_currency: str) -> str:
     return f"{base}{quote_currency}=X"
 
 
-def fx_row(chart: Chart, base: str, quote_currency: str) -> dict:
+def fx_row(chart: Chart, base: str, quote_currency: str) -> Row:
     """One FX observation: 1 `base` = rate `quote_currency`, at Yahoo's regular-market time."""
     rate = chart.meta.price
     if rate is None:
