@@ -14,12 +14,17 @@ import logging.handlers
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import platformdirs
 
 from monitor.config import APP_NAME, Config, ConfigError, load_config
+
+if TYPE_CHECKING:  # the store (and polars) load only in the commands that use them
+    from storage import Store
 
 log = logging.getLogger("tokentape")
 EXIT_USAGE = 2
@@ -30,7 +35,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not usage + error
+    def error(self, message: str) -> NoReturn:  # one line, not usage + error
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
@@ -43,8 +48,9 @@ def setup_logging(level: str) -> Path:
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3,
-                                                                         encoding="utf-8")
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
     except OSError as exc:
         raise UsageError(f"cannot write log file {path}: {exc.strerror or exc}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -68,42 +74,67 @@ def database_path(config: Config, cli_db: str | None) -> Path:
 def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
     # On subcommands the defaults are suppressed, so `tokentape --db X snapshot` keeps X.
     default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
-    parser.add_argument("--config", metavar="PATH", default=default(None), help="config file (default: "
-                        "$TOKENTAPE_CONFIG, ~/.config/tokentape/config.toml, else the bundled default)")
-    parser.add_argument("--db", metavar="PATH", default=default(None), help="SQLite database (default: config "
-                        "`database`, else ~/.local/share/tokentape/tokentape.db)")
-    parser.add_argument("--log-level", default=default("INFO"), type=str.upper,
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log file level (default INFO)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default(None),
+        help="config file (default: $TOKENTAPE_CONFIG, ~/.config/tokentape/config.toml, else the bundled default)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=default(None),
+        help="SQLite database (default: config `database`, else ~/.local/share/tokentape/tokentape.db)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=default("INFO"),
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log file level (default INFO)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tokentape", description="Token share on OpenRouter beside the share prices of the "
-                     "model makers listed in Hong Kong (MiniMax 0100.HK, Zhipu 2513.HK) and their peers.",
-                     epilog=f"Logs: {log_path()}")
+    parser = _Parser(
+        prog="tokentape",
+        description="Token share on OpenRouter beside the share prices of the "
+        "model makers listed in Hong Kong (MiniMax 0100.HK, Zhipu 2513.HK) and their peers.",
+        epilog=f"Logs: {log_path()}",
+    )
     _common(parser, top=True)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--demo", action="store_true", help="open the bundled demo data; no network at all")
-    mode.add_argument("--read-only", action="store_true",
-                      help="only read the database that a `tokentape collect` elsewhere keeps fresh")
+    mode.add_argument(
+        "--read-only",
+        action="store_true",
+        help="only read the database that a `tokentape collect` elsewhere keeps fresh",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     collect = commands.add_parser("collect", help="poll every upstream into the database, without the dashboard")
     _common(collect)
-    collect.add_argument("--once", action="store_true",
-                         help="run every job once; exit 0 if all succeeded, else 1 naming the failures")
+    collect.add_argument(
+        "--once", action="store_true", help="run every job once; exit 0 if all succeeded, else 1 naming the failures"
+    )
 
     backfill = commands.add_parser("backfill", help="daily prices since listing and all reachable token history")
     _common(backfill)
-    backfill.add_argument("--since", default="2025-01-01", metavar="YYYY-MM-DD",
-                          help="first day of keyed OpenRouter history (needs $OPENROUTER_API_KEY)")
+    backfill.add_argument(
+        "--since",
+        default="2025-01-01",
+        metavar="YYYY-MM-DD",
+        help="first day of keyed OpenRouter history (needs $OPENROUTER_API_KEY)",
+    )
 
     snapshot = commands.add_parser("snapshot", help="print or write what the dashboard shows")
     _common(snapshot)
     snapshot.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet", "md"])
     snapshot.add_argument("--out", metavar="PATH", help="write here instead of stdout (csv/parquet: a directory)")
     snapshot.add_argument("--currency", metavar="CODE", help="display currency (default: config display_currency)")
-    snapshot.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
-                          help="snapshot the bundled demo data")
+    snapshot.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help="snapshot the bundled demo data"
+    )
     return parser
 
 
@@ -117,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _open_store(path: Path, create: bool = True):
-    from storage import Store, StorageError
+def _open_store(path: Path, create: bool = True) -> Store:
+    from storage import StorageError, Store
 
     try:
         return Store.open(path, create=create)
@@ -140,7 +171,7 @@ def _main(argv: list[str] | None) -> int:
     return _dashboard(config, args)
 
 
-def _demo_store(config: Config):
+def _demo_store(config: Config) -> Store:
     from monitor.demo import open_demo_store
 
     return open_demo_store(config)
@@ -177,15 +208,18 @@ def _collect(config: Config, args: argparse.Namespace) -> int:
     return asyncio.run(_collect_async(config, store, args.once))
 
 
-async def _collect_async(config: Config, store, once: bool) -> int:
+async def _collect_async(config: Config, store: Store, once: bool) -> int:
     from monitor.jobs import Collector, PollResult, build_scheduler
 
     collector = Collector(config, store)
 
     def report(result: PollResult) -> None:
         status = "ok" if result.ok else f"FAILED: {result.error}"
-        print(f"{datetime.now(UTC):%H:%M:%SZ} {result.job}: {status} ({result.rows} rows changed, "
-              f"{result.finished - result.started:.2f} s)", file=sys.stderr)
+        print(
+            f"{datetime.now(UTC):%H:%M:%SZ} {result.job}: {status} ({result.rows} rows changed, "
+            f"{result.finished - result.started:.2f} s)",
+            file=sys.stderr,
+        )
 
     collector.listeners.append(report)
     try:
@@ -211,13 +245,18 @@ async def _collect_async(config: Config, store, once: bool) -> int:
         store.close()
 
 
-def _progress(label: str):
+def _progress(label: str) -> Callable[[int, int], None]:
     def show(done: int, total: int) -> None:
         width = 30
         filled = int(width * done / max(total, 1))
         end = "\n" if done >= total else ""
-        print(f"\r{label:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr,
-              flush=True)
+        print(
+            f"\r{label:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
     return show
 
 
@@ -244,13 +283,17 @@ async def _backfill(config: Config, args: argparse.Namespace) -> int:
             failures.append(f"token export: {result.error}")
         if collector.api_key():
             try:
-                await collector.backfill_history(since.isoformat(), datetime.now(UTC).date().isoformat(),
-                                                 _progress("token history"))
+                await collector.backfill_history(
+                    since.isoformat(), datetime.now(UTC).date().isoformat(), _progress("token history")
+                )
             except JobFailed as exc:
                 failures.append(f"token history: {exc}")
         else:
-            print(f"tokentape: ${config.sources['openrouter'].api_key_env} not set: token history limited to the "
-                  "export's last 30 days", file=sys.stderr)
+            print(
+                f"tokentape: ${config.sources['openrouter'].api_key_env} not set: token history limited to the "
+                "export's last 30 days",
+                file=sys.stderr,
+            )
     finally:
         await collector.aclose()
         store.close()
@@ -265,8 +308,9 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
 
     currency = (args.currency or config.display_currency).upper()
     if currency not in config.display_currencies:
-        raise UsageError(f"--currency {currency}: not in display_currencies {list(config.display_currencies)} "
-                         f"of {config.path}")
+        raise UsageError(
+            f"--currency {currency}: not in display_currencies {list(config.display_currencies)} of {config.path}"
+        )
     if args.format == "parquet" and not args.out:
         raise UsageError("--format parquet needs --out DIR (parquet is binary; one file per table)")
     if args.out:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -27,26 +29,23 @@ from storage import SCHEMA_VERSION, Store
 REPORTED, INTERPOLATED = "demo-reported", "demo-interpolated"
 
 
-def load_demo_data() -> dict:
-    return json.loads((resources.files("monitor") / "demo_data" / "demo.json").read_text(encoding="utf-8"))
-
-
-def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bool]) -> list[dict]:
+def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bool]) -> list[dict[str, Any]]:
     """Daily closes on every trading day from the first to the last reported point, geometric in between."""
     bars = []
-    for (d0, c0), (d1, c1) in zip(points, points[1:]):
+    for (d0, c0), (d1, c1) in itertools.pairwise(points):
         start, end = date.fromisoformat(d0), date.fromisoformat(d1)
         days = [start + timedelta(n) for n in range((end - start).days)]
         trading = [d for d in days if is_trading(d)]
         for i, day in enumerate(trading):
             close = c0 * (c1 / c0) ** (i / len(trading))
-            bars.append({"date": day.isoformat(), "close": round(close, 3), "source": REPORTED if i == 0 else INTERPOLATED})
+            source = REPORTED if i == 0 else INTERPOLATED
+            bars.append({"date": day.isoformat(), "close": round(close, 3), "source": source})
     last_day, last_close = points[-1]
     bars.append({"date": last_day, "close": last_close, "source": REPORTED})
     return bars
 
 
-def populate(store: Store, config: Config, data: dict) -> None:
+def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
     store.sync_instruments(config.companies)
     hk = config.markets["HK"]  # the demo dataset holds HK stocks only
     bars = []
@@ -58,11 +57,17 @@ def populate(store: Store, config: Config, data: dict) -> None:
         store.upsert("daily_bars", bars, conn)
         store.upsert("token_daily", data["token_daily"], conn)
         store.upsert("token_weekly", data["token_weekly"], conn)
-        store.upsert("fx", [{"pair": data["fx"]["pair"], "ts": int(as_of), "rate": data["fx"]["rate"],
-                             "source": "demo-peg"}], conn)
-        for key, value in (("openrouter_attribution", data["attribution"]),
-                           ("openrouter_snapshot_date", data["snapshot_date"]),
-                           ("demo_as_of", str(as_of)), ("demo_note", data["note"])):
+        store.upsert(
+            "fx",
+            [{"pair": data["fx"]["pair"], "ts": int(as_of), "rate": data["fx"]["rate"], "source": "demo-peg"}],
+            conn,
+        )
+        for key, value in (
+            ("openrouter_attribution", data["attribution"]),
+            ("openrouter_snapshot_date", data["snapshot_date"]),
+            ("demo_as_of", str(as_of)),
+            ("demo_note", data["note"]),
+        ):
             store.set_meta(key, value, conn)
 
 

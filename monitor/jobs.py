@@ -599,7 +599,7 @@ def build_scheduler(collector: Collector) -> AsyncIOScheduler:
             triggers = [DateTrigger(start)]
             for market in sorted({c.market for c in config.companies}):
                 m = config.markets[market]
-                at = datetime.combine(start.date(), m.sessions[-1][1]) + timedelta(minutes=cadence.minutes(config.jobs))
+                at = datetime.combine(start.date(), m.close) + timedelta(minutes=cadence.minutes(config.jobs))
                 triggers.append(CronTrigger(day_of_week="mon-fri", hour=at.hour, minute=at.minute, timezone=m.timezone))
             scheduler.add_job(collector.run_job, OrTrigger(triggers), args=[name], id=name, name=name)
         else:

@@ -53,12 +53,15 @@ def main(shared: Path) -> None:
     manifest = openrouter.parse_manifest(json.loads((fixtures / "rankings-daily_manifest_2026-10-08.json").read_text()))
     csv_text = (fixtures / "rankings-daily_sample_2026-09-30_2026-10-01_2026-10-07.csv").read_text()
     daily = openrouter.parse_rankings_csv(csv_text, manifest.snapshot_date)
-    weekly = openrouter.parse_weekly_chart(json.loads(
-        (fixtures / "frontend_v1_rankings_model-rankings-chart_weekly_2025-09-29_2026-09-21.json").read_text()))
+    weekly = openrouter.parse_weekly_chart(
+        json.loads(
+            (fixtures / "frontend_v1_rankings_model-rankings-chart_weekly_2025-09-29_2026-09-21.json").read_text()
+        )
+    )
     data = {
         "as_of": "2026-10-08T01:46:15Z",
         "note": "demo: tokens are OpenRouter's real export (3 sample days to 2026-10-07) and 52-week chart; "
-                "prices are reported closes, days between them interpolated; prices end Aug 2026",
+        "prices are reported closes, days between them interpolated; prices end Aug 2026",
         "attribution": manifest.attribution,
         "snapshot_date": manifest.snapshot_date,
         "token_daily": daily,

@@ -62,8 +62,11 @@ async def test_cards_show_what_is_in_the_database(demo):
     app = demo_app(config, store)
     async with running(app):
         minimax = card_text(app, "0100.HK")
-        close = store.conn().execute("SELECT close FROM daily_bars WHERE symbol='0100.HK' ORDER BY date DESC "
-                                     "LIMIT 1").fetchone()[0]
+        close = (
+            store.conn()
+            .execute("SELECT close FROM daily_bars WHERE symbol='0100.HK' ORDER BY date DESC LIMIT 1")
+            .fetchone()[0]
+        )
         assert f"{close:,.2f}" in minimax  # 297.40, the reported 2026-08-03 close
         assert "mcap HKD 92.2B · USD 11.8B" in minimax  # 297.4 x 310M shares, at the demo's HKD peg rate
         assert "tokens 0.77%" in minimax
@@ -80,8 +83,19 @@ async def test_a_new_poll_rerenders_only_the_affected_card(demo):
         cards = {c.symbol: c.renders for c in app.query(CompanyCard)}
         board, chart = app.query_one(Leaderboard).renders, app.query_one(ShareChart).renders
         moves = app.query_one(PeerMoves).renders
-        store.upsert("quotes", [{"symbol": "0100.HK", "ts": int(FROZEN) - 60, "price": 310.0, "prev_close": 297.4,
-                                 "volume": None, "source": "yahoo"}])
+        store.upsert(
+            "quotes",
+            [
+                {
+                    "symbol": "0100.HK",
+                    "ts": int(FROZEN) - 60,
+                    "price": 310.0,
+                    "prev_close": 297.4,
+                    "volume": None,
+                    "source": "yahoo",
+                }
+            ],
+        )
         app.post_message(PollFinished(PollResult("quotes", True, 1, None, FROZEN, FROZEN, frozenset({"quotes"}))))
         await settle(pilot, lambda: "310.00" in card_text(app, "0100.HK"))
         after = {c.symbol: c.renders for c in app.query(CompanyCard)}
@@ -92,8 +106,10 @@ async def test_a_new_poll_rerenders_only_the_affected_card(demo):
 
 
 async def test_export_key_writes_files_matching_the_screen(tmp_path):
-    config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace(
-        'export_dir = ""', f'export_dir = "{tmp_path / "exports"}"'))
+    config = config_with(
+        tmp_path,
+        (ROOT / "config.toml").read_text().replace('export_dir = ""', f'export_dir = "{tmp_path / "exports"}"'),
+    )
     store = open_demo_store(config)
     app = demo_app(config, store)
     async with running(app) as pilot:
@@ -166,8 +182,10 @@ async def test_help_screen_lists_bindings_and_log_file(demo, tmp_path):
 
 
 async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
-    config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace(
-        "read_only_check_seconds = 2.0", "read_only_check_seconds = 0.1"))
+    config = config_with(
+        tmp_path,
+        (ROOT / "config.toml").read_text().replace("read_only_check_seconds = 2.0", "read_only_check_seconds = 0.1"),
+    )
     db = tmp_path / "shared.db"
     store = Store.open(db)
     store.sync_instruments(config.companies)
@@ -180,8 +198,11 @@ async def test_read_only_mode_picks_up_rows_another_process_wrote(tmp_path):
             "import sqlite3, sys\n"
             "conn = sqlite3.connect(sys.argv[1])\n"
             "with conn:\n"
-            "    conn.execute(\"INSERT INTO quotes VALUES ('2513.HK', ?, 2100.0, 2050.0, NULL, 'yahoo')\", (int(float(sys.argv[2])),))\n"
-            "    conn.execute(\"INSERT INTO polls (job, started, finished, ok, error, rows) VALUES ('quotes', ?, ?, 1, NULL, 1)\", (float(sys.argv[2]),) * 2)\n"
+            "    at = float(sys.argv[2])\n"
+            "    conn.execute(\"INSERT INTO quotes VALUES ('2513.HK', ?, 2100.0, 2050.0, NULL, 'yahoo')\",\n"
+            "                 (int(at),))\n"
+            '    conn.execute("INSERT INTO polls (job, started, finished, ok, error, rows) "\n'
+            "                 \"VALUES ('quotes', ?, ?, 1, NULL, 1)\", (at, at))\n"
         )
         subprocess.run([sys.executable, "-c", writer, str(db), str(FROZEN)], check=True, timeout=30)
         await settle(pilot, lambda: "2,100.00" in card_text(app, "2513.HK"))
@@ -350,8 +371,7 @@ async def test_a_failing_first_screen_process_leaves_the_apps_own_path_in_charge
     store = Store.open(tmp_path / "t.db")
     store.sync_instruments(config.companies)
     child = FirstScreen(config.path, "read-only", tmp_path / "no-such.db")  # exits 1: nothing to read
-    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN,
-                       first_screen=child)
+    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN, first_screen=child)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.dashboard is not None)
         assert child.process.returncode == 1

@@ -25,8 +25,9 @@ WIDGET_FORBIDDEN = ("storage", "monitor.sources", "monitor.jobs", "httpx", "sqli
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], capture_output=True, text=True, cwd=root, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], capture_output=True, text=True, cwd=root, env=env, timeout=120
+    )
 
 
 @pytest.fixture
@@ -42,12 +43,15 @@ def test_the_contracts_hold_on_this_tree(tree_copy):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("module, line, broken", [
-    ("monitor/markets.py", "import textual.app", "never import Textual"),
-    ("storage/db.py", "import textual", "never import Textual"),
-    ("monitor/analytics.py", "import widgets.views", "monitor is not allowed to import widgets"),
-    ("storage/db.py", "import monitor.text", "storage is not allowed to import monitor"),
-])
+@pytest.mark.parametrize(
+    "module, line, broken",
+    [
+        ("monitor/markets.py", "import textual.app", "never import Textual"),
+        ("storage/db.py", "import textual", "never import Textual"),
+        ("monitor/analytics.py", "import widgets.views", "monitor is not allowed to import widgets"),
+        ("storage/db.py", "import monitor.text", "storage is not allowed to import monitor"),
+    ],
+)
 def test_the_contracts_fail_when_a_layer_imports_upwards(tree_copy, module, line, broken):
     path = tree_copy / module
     path.write_text(path.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
@@ -57,8 +61,10 @@ def test_the_contracts_fail_when_a_layer_imports_upwards(tree_copy, module, line
 
 
 def test_headless_engine_does_not_load_textual():
-    code = ("import sys, monitor.cli, monitor.jobs, monitor.analytics, monitor.export, monitor.dashboard, "
-            "monitor.feed, monitor.demo, storage; print('textual' in sys.modules)")
+    code = (
+        "import sys, monitor.cli, monitor.jobs, monitor.analytics, monitor.export, monitor.dashboard, "
+        "monitor.feed, monitor.demo, storage; print('textual' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 
@@ -66,8 +72,12 @@ def test_headless_engine_does_not_load_textual():
 def _runtime_imports(path: Path) -> set[str]:
     """Modules a file imports when it runs: imports under `if TYPE_CHECKING:` are only for types."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    type_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                 and getattr(node.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(node)}
+    type_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for n in ast.walk(node)
+    }
     names = set()
     for node in ast.walk(tree):
         if id(node) in type_only:

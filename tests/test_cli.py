@@ -17,8 +17,14 @@ from tests.payloads import PRICES, serve_everything
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -52,8 +58,19 @@ def test_collect_once_then_json_snapshot_shows_what_was_served(collected):
         assert c["token_share"] == pytest.approx(share, abs=5e-5)
         assert c["token_date"] == "2026-10-07"
         assert c["price_time"] and c["name"] in ("MiniMax", "Zhipu")
-        for key in ("name", "symbol", "price", "currency", "change_pct", "market_cap", "market_cap_display",
-                    "token_share", "token_share_change_7d", "price_time", "source"):
+        for key in (
+            "name",
+            "symbol",
+            "price",
+            "currency",
+            "change_pct",
+            "market_cap",
+            "market_cap_display",
+            "token_share",
+            "token_share_change_7d",
+            "price_time",
+            "source",
+        ):
             assert key in c
     model = snap["models"][0]
     assert set(model) >= {"rank", "model", "maker", "tokens", "share", "date"}
@@ -82,12 +99,15 @@ def test_snapshot_formats(collected, tmp_path):
     assert "Source: OpenRouter" in (pq / "ATTRIBUTION.txt").read_text()
 
 
-@pytest.mark.parametrize("args, phrase", [
-    (("snapshot", "--format", "xml"), "invalid choice: 'xml'"),
-    (("snapshot", "--format", "parquet"), "needs --out"),
-    (("snapshot", "--currency", "EUR"), "not in display_currencies"),
-    (("frobnicate",), "invalid choice: 'frobnicate'"),
-])
+@pytest.mark.parametrize(
+    "args, phrase",
+    [
+        (("snapshot", "--format", "xml"), "invalid choice: 'xml'"),
+        (("snapshot", "--format", "parquet"), "needs --out"),
+        (("snapshot", "--currency", "EUR"), "not in display_currencies"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(collected, args, phrase):
     config, db = collected
     result = run("--config", str(config), "--db", str(db), *args)
@@ -101,8 +121,17 @@ def test_unwritable_out_exits_2(collected, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "file").write_text("x")
-    result = run("--config", str(config), "--db", str(db), "snapshot", "--format", "json", "--out",
-                 str(locked / "file" / "snap.json"))
+    result = run(
+        "--config",
+        str(config),
+        "--db",
+        str(db),
+        "snapshot",
+        "--format",
+        "json",
+        "--out",
+        str(locked / "file" / "snap.json"),
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert (locked / "file").read_text() == "x"
 

@@ -11,14 +11,14 @@ import time
 import pytest
 
 from monitor import export
-from monitor.feed import DataFeed
-from widgets.app import TokentapeApp
 from monitor.config import parse_config
 from monitor.dashboard import DashboardLoader
+from monitor.feed import DataFeed
 from monitor.sources import openrouter
 from monitor.text import csv_cell, safe_text, truncate
 from storage import Store
 from tests.conftest import ROOT, settle
+from widgets.app import TokentapeApp
 from widgets.leaderboard import Leaderboard
 
 HOSTILE = {
@@ -26,7 +26,7 @@ HOSTILE = {
     "link": "evil/[link=https://x.invalid]click[/link]",
     "ansi": "evil/model\x1b[31mRED\x1b[0m",
     "osc": "evil/title\x1b]0;owned\x07",
-    "formula": "=HYPERLINK(\"http://x.invalid\")/m",
+    "formula": '=HYPERLINK("http://x.invalid")/m',
     "rtl": "evil/مرحبا\u202eoverride",
     "emoji": "evil/🚀🚀 rocket",
     "long": "evil/" + "very-long-model-name-" * 8,
@@ -46,8 +46,10 @@ def test_truncate_counts_wide_characters():
     assert truncate("abc", 7) == "abc"
 
 
-@pytest.mark.parametrize("value, expected", [("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-                                             ("fine", "fine"), (-0.5, -0.5)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("fine", "fine"), (-0.5, -0.5)],
+)
 def test_csv_formula_cells_are_neutralised(value, expected):
     assert csv_cell(value) == expected
 
@@ -58,9 +60,19 @@ def hostile_store(tmp_path):
     config = parse_config(text, tmp_path / "config.toml")
     store = Store.open(tmp_path / "t.db")
     store.sync_instruments(config.companies)
-    rows = [{"date": "2026-10-07", "model_permaslug": slug, "author": openrouter.author_of(slug), "rank": i,
-             "total_tokens": 1000 - i, "share": 0.1, "snapshot_date": "2026-10-08", "source": "test"}
-            for i, slug in enumerate(HOSTILE.values(), start=1)]
+    rows = [
+        {
+            "date": "2026-10-07",
+            "model_permaslug": slug,
+            "author": openrouter.author_of(slug),
+            "rank": i,
+            "total_tokens": 1000 - i,
+            "share": 0.1,
+            "snapshot_date": "2026-10-08",
+            "source": "test",
+        }
+        for i, slug in enumerate(HOSTILE.values(), start=1)
+    ]
     store.upsert("token_daily", rows)
     yield config, store
     store.close()

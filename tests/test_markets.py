@@ -178,8 +178,9 @@ async def test_scheduler_runs_every_job_at_start_and_never_overlaps(tmp_path):
         first_runs = [job.next_run_time for job in jobs.values()]
         assert max(first_runs) - min(first_runs) < timedelta(seconds=5)  # every job runs once at start
         # After the start, daily bars are fetched 10 minutes after each watched market's close, in its own
-        # time zone, on weekdays: from Thursday noon in Hong Kong, the next fires are Thursday 16:10 HKT,
-        # Thursday 16:10 in New York, then Friday's two, then Monday's (never the weekend).
+        # time zone, on weekdays: HKEX's official close prints when the closing auction ends (16:10), so
+        # from Thursday noon in Hong Kong the next fires are Thursday 16:20 HKT, Thursday 16:10 in New
+        # York (no auction configured), then Friday's two, then Monday's (never the weekend).
         trigger, fired = jobs["daily_bars"].trigger, jobs["daily_bars"].next_run_time
         now = datetime(2026, 10, 8, 12, 0, tzinfo=HKT)
         fires = []
@@ -188,11 +189,11 @@ async def test_scheduler_runs_every_job_at_start_and_never_overlaps(tmp_path):
             fires.append(fired)
             now = fired + timedelta(seconds=1)
         assert fires == [
-            datetime(2026, 10, 8, 16, 10, tzinfo=HKT),
+            datetime(2026, 10, 8, 16, 20, tzinfo=HKT),
             datetime(2026, 10, 8, 16, 10, tzinfo=NY),
-            datetime(2026, 10, 9, 16, 10, tzinfo=HKT),
+            datetime(2026, 10, 9, 16, 20, tzinfo=HKT),
             datetime(2026, 10, 9, 16, 10, tzinfo=NY),
-            datetime(2026, 10, 12, 16, 10, tzinfo=HKT),
+            datetime(2026, 10, 12, 16, 20, tzinfo=HKT),
         ]
     finally:
         scheduler.shutdown(wait=False)

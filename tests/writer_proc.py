@@ -19,11 +19,30 @@ def main(db: str, seconds: float) -> None:
     while time.monotonic() < stop:
         n += 1
         snapshot = f"s{n:08d}"
-        rows = [{"date": f"2026-10-{1 + i % 30:02d}", "model_permaslug": f"m/model-{i // 30}", "author": "m",
-                 "rank": i, "total_tokens": n * 1000 + i, "share": 0.001, "snapshot_date": snapshot, "source": "t"}
-                for i in range(ROWS_PER_SNAPSHOT)]
-        quotes = [{"symbol": "0100.HK", "ts": n * 100 + k, "price": 300.0 + k, "prev_close": 299.0, "volume": None,
-                   "source": "t"} for k in range(20)]
+        rows = [
+            {
+                "date": f"2026-10-{1 + i % 30:02d}",
+                "model_permaslug": f"m/model-{i // 30}",
+                "author": "m",
+                "rank": i,
+                "total_tokens": n * 1000 + i,
+                "share": 0.001,
+                "snapshot_date": snapshot,
+                "source": "t",
+            }
+            for i in range(ROWS_PER_SNAPSHOT)
+        ]
+        quotes = [
+            {
+                "symbol": "0100.HK",
+                "ts": n * 100 + k,
+                "price": 300.0 + k,
+                "prev_close": 299.0,
+                "volume": None,
+                "source": "t",
+            }
+            for k in range(20)
+        ]
         with store.transaction() as conn:
             store.upsert("token_daily", rows, conn)
             store.upsert("quotes", quotes, conn)

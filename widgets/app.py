@@ -12,6 +12,7 @@ only if its part changed. Reload requests that arrive while a reload runs merge 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -52,9 +53,16 @@ class TokentapeApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = APP_BINDINGS
 
-    def __init__(self, config: Config, feed: DataFeed, *, log_file: Path | None = None,
-                 clock: Callable[[], float] = time.time, cache_file: Path | None = None,
-                 first_screen: FirstScreen | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        feed: DataFeed,
+        *,
+        log_file: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        cache_file: Path | None = None,
+        first_screen: FirstScreen | None = None,
+    ) -> None:
         """`cache_file`: where the last screen is kept (see `cache_file_for`); None keeps none.
         `first_screen`: a child process computing the first screen while this one starts, if any."""
         super().__init__()
@@ -121,10 +129,8 @@ class TokentapeApp(App[None]):
         """Call into the app from a worker thread, unless the app has stopped meanwhile (thread
         workers cannot be cancelled, so they may finish during shutdown)."""
         if self.is_running:
-            try:
+            with contextlib.suppress(RuntimeError):  # the app stopped between the check and the call
                 self.call_from_thread(callback, *args, **kwargs)
-            except RuntimeError:  # the app stopped between the check and the call
-                pass
 
     async def on_unmount(self) -> None:
         if self.first_screen is not None:
@@ -255,5 +261,8 @@ class TokentapeApp(App[None]):
         yield from super().get_system_commands(screen)
         for binding, key in bound_keys(self.config.keys):
             if binding.id != "quit":
-                yield SystemCommand(f"{binding.description} ({key})", binding.tooltip,
-                                    lambda action=binding.action: self.run_action(action))
+                yield SystemCommand(
+                    f"{binding.description} ({key})",
+                    binding.tooltip,
+                    lambda action=binding.action: self.run_action(action),
+                )

@@ -97,7 +97,8 @@ class DashboardScreen(Screen[None]):
         self._show_board()
         self.query_one(ShareChart).view = views.chart
         self.query_one("#moves-title", Static).update(
-            f"Peer moves · market cap in {views.moves.display_currency} · prices: Yahoo (Tencent fallback)")
+            f"Peer moves · market cap in {views.moves.display_currency} · prices: Yahoo (Tencent fallback)"
+        )
         self.query_one(PeerMoves).view = views.moves
         self.query_one(StatusLine).view = views.status
         self.tick_clock()
@@ -119,15 +120,20 @@ class DashboardScreen(Screen[None]):
         if self.views is not None:
             caption = self.views.boards[self.board_mode].caption
             self.query_one("#board-title", Static).update(
-                f"Tokens by {self.board_mode} · sort {self.query_one(Leaderboard).sort} · {caption}")
+                f"Tokens by {self.board_mode} · sort {self.query_one(Leaderboard).sort} · {caption}"
+            )
 
     def tick_clock(self) -> None:
         at = datetime.fromtimestamp(self.clock(), UTC)
         markets = tuple((m, market_state(self.config.markets[m], at).state) for m in self._watched_markets)
         views = self.views
         self.query_one(MarketHeader).view = HeaderView(
-            clock=at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT"), markets=markets,
-            data=views.data_age if views else "loading…", currency=self.currency, demo=bool(views and views.demo))
+            clock=at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT"),
+            markets=markets,
+            data=views.data_age if views else "loading…",
+            currency=self.currency,
+            demo=bool(views and views.demo),
+        )
 
     # -- panel actions (bound on the app, so one keymap covers every screen) --------------------------
 

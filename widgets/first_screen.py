@@ -30,9 +30,21 @@ class FirstScreen:
 
     def __init__(self, config_path: Path, mode: str, db_path: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "widgets.first_screen", "--config", str(config_path), "--mode", mode,
-             "--db", str(db_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "widgets.first_screen",
+                "--config",
+                str(config_path),
+                "--mode",
+                mode,
+                "--db",
+                str(db_path),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
 
     def result(self) -> ScreenViews | None:
         """Block until the child answers: its views, or None if it failed (the app's own path follows)."""

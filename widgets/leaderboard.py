@@ -12,8 +12,17 @@ from monitor.text import fmt_big, fmt_pp, fmt_share, safe_text, sparkline, trunc
 from widgets.views import BoardRow, BoardView
 
 SORTS = ("rank", "share", "d1", "d7")
-COLUMNS = (("#", 3), ("±", 3), ("model", 24), ("maker", 10), ("tokens", 7), ("share", 6), ("Δ1d", 8), ("Δ7d", 8),
-           ("trend", 8))
+COLUMNS = (
+    ("#", 3),
+    ("±", 3),
+    ("model", 24),
+    ("maker", 10),
+    ("tokens", 7),
+    ("share", 6),
+    ("Δ1d", 8),
+    ("Δ7d", 8),
+    ("trend", 8),
+)
 # Below 120 columns: no rank-change or trend column, a narrower name.
 COMPACT = (("#", 3), ("model", 20), ("maker", 9), ("tokens", 7), ("share", 6), ("Δ1d", 8), ("Δ7d", 8))
 

@@ -12,8 +12,18 @@ from textual.widgets import DataTable
 from monitor.text import fmt_big, fmt_pct, fmt_price, fmt_share, safe_text, truncate
 from widgets.views import MovesView
 
-COLUMNS = (("name", 15), ("symbol", 8), ("price", 10), ("1d", 8), ("5d", 8), ("1m", 8), ("YTD", 9), ("IPO", 9),
-           ("mcap", 9), ("tokens", 7))
+COLUMNS = (
+    ("name", 15),
+    ("symbol", 8),
+    ("price", 10),
+    ("1d", 8),
+    ("5d", 8),
+    ("1m", 8),
+    ("YTD", 9),
+    ("IPO", 9),
+    ("mcap", 9),
+    ("tokens", 7),
+)
 
 
 def _pct(value: float | None) -> Text:
@@ -46,7 +56,11 @@ class PeerMoves(DataTable):
                 Text(truncate(safe_text(row.name), 15), style="italic dim" if median else ""),
                 Text(row.symbol if not median else "", style="dim"),
                 Text(fmt_price(row.price), justify="right"),
-                _pct(row.change_pct), _pct(row.move_5d), _pct(row.move_1m), _pct(row.move_ytd), _pct(row.move_ipo),
+                _pct(row.change_pct),
+                _pct(row.move_5d),
+                _pct(row.move_1m),
+                _pct(row.move_ytd),
+                _pct(row.move_ipo),
                 Text(fmt_big(row.market_cap_display), justify="right"),
                 Text(fmt_share(row.token_share), justify="right"),
                 key=row.symbol,

@@ -12,7 +12,14 @@ from textual.widgets import Static
 from monitor.text import safe_text, truncate
 from widgets.views import StatusView
 
-STATE_STYLE = {"open": "bold green", "lunch": "yellow", "closed": "dim", "holiday": "magenta"}
+STATE_STYLE = {
+    "open": "bold green",
+    "pre-open": "yellow",
+    "lunch": "yellow",
+    "auction": "bold yellow",
+    "closed": "dim",
+    "holiday": "magenta",
+}
 
 
 def render_header(clock: str, markets: tuple[tuple[str, str], ...], data: str, currency: str, demo: bool) -> Text:

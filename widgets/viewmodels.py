@@ -13,8 +13,18 @@ from typing import TYPE_CHECKING
 from monitor.config import Config
 from monitor.markets import HKT, MARKET_ZONES, market_state
 from monitor.text import fmt_age
-from widgets.views import (BoardRow, BoardView, CardView, ChartSeries, ChartView, JobStatus, MovesRow, MovesView,
-                           ScreenViews, StatusView)
+from widgets.views import (
+    BoardRow,
+    BoardView,
+    CardView,
+    ChartSeries,
+    ChartView,
+    JobStatus,
+    MovesRow,
+    MovesView,
+    ScreenViews,
+    StatusView,
+)
 
 if TYPE_CHECKING:
     from monitor.dashboard import Dashboard
@@ -62,15 +72,31 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
         spark, label = (tuple(intraday), "today") if intraday else (tuple(r["closes"] or ()), "30d")
         if dash.is_demo and not intraday:
             label = "30d*"
-        cards.append(CardView(
-            symbol=r["symbol"], name=r["name"], group=r["group"], currency=r["currency"], price=r["price"],
-            change=r["change"], change_pct=r["change_pct"], market_cap=r["market_cap"],
-            market_cap_display=r["market_cap_display"], display_currency=r["display_currency"],
-            ipo_price=r["ipo_price"], move_ipo=r["move_ipo"], spark=spark, spark_label=label,
-            token_share=r["token_share"], token_share_change_7d=r["token_share_change_7d"],
-            token_rank=r["token_rank"], token_date=r["token_date"], source=r["source"],
-            as_of=f"{as_of} · {coarse_age(age)}" if as_of else None, stale=stale,
-        ))
+        cards.append(
+            CardView(
+                symbol=r["symbol"],
+                name=r["name"],
+                group=r["group"],
+                currency=r["currency"],
+                price=r["price"],
+                change=r["change"],
+                change_pct=r["change_pct"],
+                market_cap=r["market_cap"],
+                market_cap_display=r["market_cap_display"],
+                display_currency=r["display_currency"],
+                ipo_price=r["ipo_price"],
+                move_ipo=r["move_ipo"],
+                spark=spark,
+                spark_label=label,
+                token_share=r["token_share"],
+                token_share_change_7d=r["token_share_change_7d"],
+                token_rank=r["token_rank"],
+                token_date=r["token_date"],
+                source=r["source"],
+                as_of=f"{as_of} · {coarse_age(age)}" if as_of else None,
+                stale=stale,
+            )
+        )
     return cards
 
 
@@ -91,9 +117,20 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
             key, name, maker = r["model_permaslug"], short_model(r["model_permaslug"]), r["maker"]
         else:
             key, name, maker = r["maker_id"], r["maker"], r["maker_id"]
-        rows.append(BoardRow(key=key, rank=r["rank"], rank_change=r["rank_change_1d"], name=name, maker=maker,
-                             tokens=r["total_tokens"], share=r["share"], d1=r["d_share_1d"], d7=r["d_share_7d"],
-                             trend=tuple(r["trend"] or ())))
+        rows.append(
+            BoardRow(
+                key=key,
+                rank=r["rank"],
+                rank_change=r["rank_change_1d"],
+                name=name,
+                maker=maker,
+                tokens=r["total_tokens"],
+                share=r["share"],
+                d1=r["d_share_1d"],
+                d7=r["d_share_7d"],
+                trend=tuple(r["trend"] or ()),
+            )
+        )
     day = frame["date"].max().isoformat() if not frame.is_empty() else None
     age = token_age(dash, now)
     stale = age is not None and age > config.ui.stale_tokens_hours * 3600
@@ -104,6 +141,7 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
 def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
     """The `top` makers of the latest day, each with its weekly and daily share series."""
     from monitor.analytics import OTHER, UNATTRIBUTED  # polars is loaded by now: a Dashboard exists
+
     latest = sorted(dash.makers.iter_rows(named=True), key=lambda r: -(r["share"] or 0.0))[:top]
     weekly: dict[str, dict[object, float]] = {}
     for week, maker_id, share in dash.maker_weekly.select("week", "maker_id", "share").iter_rows():
@@ -117,26 +155,53 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
     for row in latest:
         maker_id = row["maker_id"]
         by_week, by_day = weekly.get(maker_id, {}), daily.get(maker_id, {})
-        series.append(ChartSeries(maker={OTHER: "other", UNATTRIBUTED: "unattributed"}.get(maker_id, row["maker"]),
-                                  weekly=tuple(by_week.get(w, 0.0) for w in weeks),
-                                  daily=tuple(by_day[d] for d in days if d in by_day), latest=row["share"],
-                                  d7=row["d_share_7d"]))
+        series.append(
+            ChartSeries(
+                maker={OTHER: "other", UNATTRIBUTED: "unattributed"}.get(maker_id, row["maker"]),
+                weekly=tuple(by_week.get(w, 0.0) for w in weeks),
+                daily=tuple(by_day[d] for d in days if d in by_day),
+                latest=row["share"],
+                d7=row["d_share_7d"],
+            )
+        )
     return ChartView(series=tuple(series), weeks=tuple(w.isoformat() for w in weeks))  # type: ignore[attr-defined]
 
 
 def moves_view(dash: Dashboard) -> MovesView:
-    rows = [MovesRow(symbol=r["symbol"], name=r["name"], price=r["price"], currency=r["currency"],
-                     change_pct=r["change_pct"], move_5d=r["move_5d"], move_1m=r["move_1m"], move_ytd=r["move_ytd"],
-                     move_ipo=r["move_ipo"], market_cap_display=r["market_cap_display"],
-                     token_share=r["token_share"])
-            for r in dash.companies.iter_rows(named=True)]
+    rows = [
+        MovesRow(
+            symbol=r["symbol"],
+            name=r["name"],
+            price=r["price"],
+            currency=r["currency"],
+            change_pct=r["change_pct"],
+            move_5d=r["move_5d"],
+            move_1m=r["move_1m"],
+            move_ytd=r["move_ytd"],
+            move_ipo=r["move_ipo"],
+            market_cap_display=r["market_cap_display"],
+            token_share=r["token_share"],
+        )
+        for r in dash.companies.iter_rows(named=True)
+    ]
     for m in dash.medians.iter_rows(named=True):
         if m["group"] == "index":
             continue
-        rows.append(MovesRow(symbol=f"median-{m['group']}", name=f"median {m['group']}", price=None,
-                             currency="", change_pct=m["change_pct"], move_5d=m["move_5d"], move_1m=m["move_1m"],
-                             move_ytd=m["move_ytd"], move_ipo=m["move_ipo"], market_cap_display=None,
-                             token_share=None))
+        rows.append(
+            MovesRow(
+                symbol=f"median-{m['group']}",
+                name=f"median {m['group']}",
+                price=None,
+                currency="",
+                change_pct=m["change_pct"],
+                move_5d=m["move_5d"],
+                move_1m=m["move_1m"],
+                move_ytd=m["move_ytd"],
+                move_ipo=m["move_ipo"],
+                market_cap_display=None,
+                token_share=None,
+            )
+        )
     return MovesView(rows=tuple(rows), display_currency=dash.display_currency)
 
 
@@ -144,14 +209,21 @@ def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, flo
     jobs = []
     for r in dash.polls.iter_rows(named=True):
         nxt = next_runs.get(r["job"])
-        jobs.append(JobStatus(
-            job=r["job"], ok=bool(r["ok"]), last=coarse_age(now - r["finished"]),
-            next=coarse_age(nxt - now).replace("just now", "<1m") if nxt else "", error=None if r["ok"] else r["error"],
-        ))
+        jobs.append(
+            JobStatus(
+                job=r["job"],
+                ok=bool(r["ok"]),
+                last=coarse_age(now - r["finished"]),
+                next=coarse_age(nxt - now).replace("just now", "<1m") if nxt else "",
+                error=None if r["ok"] else r["error"],
+            )
+        )
     if mode == "demo":
         as_of = datetime.fromtimestamp(dash.demo_as_of or now, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        note = (f"DEMO · bundled real data as of {as_of}, no network · * price days between reported closes are "
-                f"interpolated")
+        note = (
+            f"DEMO · bundled real data as of {as_of}, no network · * price days between reported closes are "
+            f"interpolated"
+        )
     elif mode == "read-only":
         note = f"read-only · {db_path} · refreshed when tokentape collect writes"
     elif jobs and not any(j.ok for j in jobs) and dash.companies["price"].null_count() == dash.companies.height:
@@ -168,8 +240,9 @@ def data_age(dash: Dashboard, now: float) -> str:
     return f"tokens {day} · {coarse_age(age)}"
 
 
-def screen_views(dash: Dashboard, config: Config, now: float, mode: str, next_runs: dict[str, float | None],
-                 db_path: str) -> ScreenViews:
+def screen_views(
+    dash: Dashboard, config: Config, now: float, mode: str, next_runs: dict[str, float | None], db_path: str
+) -> ScreenViews:
     return ScreenViews(
         cards=tuple(card_views(dash, config, now)),
         boards={m: board_view(dash, m, config, now) for m in ("model", "maker")},
