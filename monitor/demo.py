@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -22,8 +22,8 @@ from typing import Any
 
 import platformdirs
 
-from monitor.config import APP_NAME, Config
-from monitor.markets import calendar_fingerprint, is_trading_day
+from monitor.config import APP_NAME, Config, MarketConfig
+from monitor.markets import is_trading_day
 from storage import SCHEMA_VERSION, Store
 
 REPORTED, INTERPOLATED = "demo-reported", "demo-interpolated"
@@ -45,13 +45,19 @@ def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bo
     return bars
 
 
+def filled_daily_bars(reported: Mapping[str, Sequence[Sequence[Any]]], market: MarketConfig) -> list[dict[str, Any]]:
+    """Every symbol's reported closes (date, close, source) filled over `market`'s trading days.
+    scripts/build_demo_data.py stores the result in demo.json, so the demo needs no calendar at start."""
+    bars = []
+    for symbol, points in reported.items():
+        for bar in fill_closes([(d, c) for d, c, _ in points], lambda day: is_trading_day(market, day)):
+            bars.append({"symbol": symbol, "open": None, "high": None, "low": None, "volume": None, **bar})
+    return bars
+
+
 def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
     store.sync_instruments(config.companies)
-    hk = config.markets["HK"]  # the demo dataset holds HK stocks only
-    bars = []
-    for symbol, points in data["reported_closes"].items():
-        for bar in fill_closes([(d, c) for d, c, _ in points], lambda day: is_trading_day(hk, day)):
-            bars.append({"symbol": symbol, "open": None, "high": None, "low": None, "volume": None, **bar})
+    bars = data["daily_bars"]
     as_of = datetime.fromisoformat(data["as_of"].replace("Z", "+00:00")).timestamp()
     with store.transaction() as conn:
         store.upsert("daily_bars", bars, conn)
@@ -75,7 +81,7 @@ def _cache_path(config: Config, data: bytes) -> Path:
     """Where a built demo database for this dataset, schema and watchlist is kept between runs."""
     key = hashlib.sha256(data)
     key.update(str(SCHEMA_VERSION).encode())
-    key.update(repr((config.companies, calendar_fingerprint(config.markets["HK"]))).encode())
+    key.update(repr(config.companies).encode())
     return platformdirs.user_cache_path(APP_NAME) / f"demo-{key.hexdigest()[:16]}.db"
 
 

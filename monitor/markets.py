@@ -86,12 +86,6 @@ def is_half_day(market: MarketConfig, day: date) -> bool:
     return is_trading_day(market, day) and day in _calendar(market.calendar, day.year)[1]
 
 
-def calendar_fingerprint(market: MarketConfig) -> str:
-    """Changes whenever the market's trading days may change: its calendar, its closures, or the holidays
-    package's version (read from package metadata, so it costs no import of the package)."""
-    return f"{market.calendar} {sorted(market.closures)} holidays=={_holidays_version()}"
-
-
 def _windows(market: MarketConfig, day: date) -> list[tuple[time, time, str]]:
     """The trading day's windows in order, shortened on a half day."""
     sessions, auction, cut = market.sessions, market.closing_auction, market.half_day_close

@@ -2,9 +2,9 @@
 
 Token usage: the real OpenRouter payloads in ../shared/fixtures (the daily export sample and the
 52-week chart), parsed by tokentape's own parsers. Prices: closes reported in the press for MiniMax,
-Zhipu and Tencent (../shared/research/data-sources.md §D1, §C1, §C2), each with its source. The demo
-loader fills trading days between two reported closes geometrically and marks those bars as
-interpolated; nothing is extrapolated past the last reported close.
+Zhipu and Tencent (../shared/research/data-sources.md §D1, §C1, §C2), each with its source. Trading
+days between two reported closes (HKEX calendar) are filled geometrically and marked as interpolated;
+nothing is extrapolated past the last reported close.
 
 Run from the repository root: .venv/bin/python scripts/build_demo_data.py [path/to/shared]
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from monitor.config import load_config  # noqa: E402
+from monitor.demo import filled_daily_bars  # noqa: E402
 from monitor.sources import openrouter  # noqa: E402
 
 # (date, close, source). Day-1 closes and listing prices from Wallstreetcn / The Star (2026-01-09/12);
@@ -67,6 +69,8 @@ def main(shared: Path) -> None:
         "token_daily": daily,
         "token_weekly": weekly,
         "reported_closes": {s: [list(p) for p in points] for s, points in REPORTED_CLOSES.items()},
+        # Materialised here, on HKEX's calendar, so the demo starts without loading a calendar.
+        "daily_bars": filled_daily_bars(REPORTED_CLOSES, load_config(str(ROOT / "config.toml")).markets["HK"]),
         "fx": {"pair": "HKDUSD", "rate": HKD_USD, "note": "HKD peg midpoint 7.80 per USD"},
     }
     out = ROOT / "monitor" / "demo_data" / "demo.json"

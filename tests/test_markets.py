@@ -199,3 +199,18 @@ async def test_scheduler_runs_every_job_at_start_and_never_overlaps(tmp_path):
         scheduler.shutdown(wait=False)
         await collector.aclose()
         store.close()
+
+
+def test_the_demo_price_days_are_hkexs_trading_days():
+    """demo.json carries its filled price days (so the demo starts without a calendar); they must be the
+    ones today's HKEX calendar gives, or the demo would show a price on a holiday."""
+    import json
+    from importlib import resources
+
+    from monitor.config import load_config
+    from monitor.demo import filled_daily_bars
+
+    data = json.loads((resources.files("monitor") / "demo_data" / "demo.json").read_text(encoding="utf-8"))
+    hk = load_config(None).markets["HK"]
+    assert data["daily_bars"] == filled_daily_bars(data["reported_closes"], hk)
+    assert "2026-04-06" not in {b["date"] for b in data["daily_bars"]}  # Ching Ming, observed: HKEX closed

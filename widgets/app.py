@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from monitor.dashboard import Dashboard
 
 log = logging.getLogger("tokentape.app")
+STARTED = time.monotonic()  # this module is imported within ~0.2 s of the process start
 
 
 def cache_file_for(source: str, config_path: Path) -> Path:
@@ -95,6 +96,7 @@ class TokentapeApp(App[None]):
     # -- start-up: cached screen -> database -> live jobs ----------------------------------------------
 
     def on_mount(self) -> None:
+        log.info("start-up: mounted after %.3f s", time.monotonic() - STARTED)
         self.set_keymap(self.config.keys)
         if self.cached is not None:
             made = datetime.fromtimestamp(self.cached.made_at, UTC).astimezone(HKT).strftime("%H:%M HKT")
@@ -184,6 +186,7 @@ class TokentapeApp(App[None]):
 
     @on(FirstScreenReady)
     def _on_first_screen(self, message: FirstScreenReady) -> None:
+        log.info("start-up: first screen from the database after %.3f s", time.monotonic() - STARTED)
         if self.is_running and self.dashboard is None:
             self.dashboard_screen.views = message.views
 
@@ -192,6 +195,8 @@ class TokentapeApp(App[None]):
         # An age refresh built from an older dashboard must not undo a newer reload that overtook it.
         if not self.is_running or (self.dashboard and message.dashboard.generated_at < self.dashboard.generated_at):
             return
+        if self.dashboard is None:
+            log.info("start-up: own dashboard after %.3f s", time.monotonic() - STARTED)
         self.dashboard = message.dashboard
         self.dashboard_screen.views = message.views
         if self.cache_file is not None:

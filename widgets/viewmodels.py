@@ -66,8 +66,11 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
         else:
             ts, as_of = None, None
         age = ref - ts if ts is not None else None
-        is_open = market_state(config.markets[r["market"]], at).is_open
-        stale = age is not None and (age > STALE_ANY_SECONDS or (is_open and age > config.ui.stale_quote_seconds))
+        # The calendar is consulted only when the age alone does not decide (it costs a calendar load).
+        stale = age is not None and (
+            age > STALE_ANY_SECONDS
+            or (age > config.ui.stale_quote_seconds and market_state(config.markets[r["market"]], at).is_open)
+        )
         intraday = dash.intraday.get(r["symbol"])
         spark, label = (tuple(intraday), "today") if intraday else (tuple(r["closes"] or ()), "30d")
         if dash.is_demo and not intraday:
