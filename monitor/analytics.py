@@ -30,17 +30,27 @@ def maker_bucket(author: pl.Expr, unattributed: Iterable[str]) -> pl.Expr:
 
 
 def _with_deltas(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Add share and rank 1 and 7 days before each row's date, and the differences (null when that day is absent)."""
+    """Add share and rank on the previous stored day (`date_1d`: the day before, or the last one stored
+    before it when days are missing) and 7 days before each row's date, and the differences (null when
+    that day is absent)."""
     if frame.schema["date"] == pl.String:
         frame = frame.with_columns(pl.col("date").str.to_date())
-    for days in (1, 7):
-        prior = frame.select(
-            key,
-            (pl.col("date") + pl.duration(days=days)).alias("date"),
-            pl.col("share").alias(f"share_{days}d"),
-            pl.col("rank").alias(f"rank_{days}d"),
-        )
-        frame = frame.join(prior, on=[key, "date"], how="left")
+    days_stored = frame.select(pl.col("date").unique().sort()).with_columns(pl.col("date").shift(-1).alias("next"))
+    previous = frame.join(days_stored, on="date").select(
+        key,
+        pl.col("next").alias("date"),
+        pl.col("date").alias("date_1d"),
+        pl.col("share").alias("share_1d"),
+        pl.col("rank").alias("rank_1d"),
+    )
+    frame = frame.join(previous.filter(pl.col("date").is_not_null()), on=[key, "date"], how="left")
+    prior = frame.select(
+        key,
+        (pl.col("date") + pl.duration(days=7)).alias("date"),
+        pl.col("share").alias("share_7d"),
+        pl.col("rank").alias("rank_7d"),
+    )
+    frame = frame.join(prior, on=[key, "date"], how="left")
     return frame.with_columns(
         (pl.col("share") - pl.col("share_1d")).alias("d_share_1d"),
         (pl.col("share") - pl.col("share_7d")).alias("d_share_7d"),
@@ -85,6 +95,7 @@ def maker_share(token_daily: pl.DataFrame, makers: Mapping[str, str], unattribut
                 "rank": pl.Int64,
                 "total_tokens": pl.Int64,
                 "share": pl.Float64,
+                "date_1d": pl.Date,
                 "share_1d": pl.Float64,
                 "rank_1d": pl.Int64,
                 "share_7d": pl.Float64,
@@ -265,7 +276,8 @@ def market_view(
         ref_ytd: float | None = None
         if price_date is not None:
             day = date.fromisoformat(price_date)
-            month_ago = (day.replace(day=1) - timedelta(days=1)).replace(day=min(day.day, 28)).isoformat()
+            last_of_previous = day.replace(day=1) - timedelta(days=1)
+            month_ago = last_of_previous.replace(day=min(day.day, last_of_previous.day)).isoformat()
             ref_1m = _close_on_or_before(dates, closes, month_ago) if dates and dates[0] <= month_ago else None
             year_start = f"{day.year}-01-01"
             if ipo_date and ipo_date >= year_start:

@@ -24,6 +24,7 @@ import platformdirs
 from monitor.config import APP_NAME, Config, ConfigError, load_config
 
 if TYPE_CHECKING:  # the store (and polars) load only in the commands that use them
+    from monitor.dblock import CollectorLock
     from storage import Store
 
 log = logging.getLogger("tokentape")
@@ -131,11 +132,60 @@ def build_parser() -> argparse.ArgumentParser:
     _common(snapshot)
     snapshot.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet", "md"])
     snapshot.add_argument("--out", metavar="PATH", help="write here instead of stdout (csv/parquet: a directory)")
+    snapshot.add_argument(
+        "--table",
+        default="companies",
+        choices=["companies", "models", "makers"],
+        help="the table --format csv writes to stdout (default companies); --out DIR writes all three",
+    )
     snapshot.add_argument("--currency", metavar="CODE", help="display currency (default: config display_currency)")
     snapshot.add_argument(
         "--demo", action="store_true", default=argparse.SUPPRESS, help="snapshot the bundled demo data"
     )
+    _alerts_parser(commands)
+    _history_parser(commands)
     return parser
+
+
+def _history_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    history = commands.add_parser(
+        "history", help="one company's daily bars beside its maker's token share and model launches, or one model's"
+    )
+    _common(history)
+    history.add_argument("subject", metavar="SYMBOL|MODEL", help="a watchlist symbol (0100.HK) or a model slug")
+    history.add_argument("--range", default="max", choices=["1m", "6m", "ytd", "1y", "ipo", "max"])
+    history.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"])
+    history.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="read the bundled demo data")
+
+
+def _alerts_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    alerts = commands.add_parser("alerts", help="add, list and delete alert rules; show what fired")
+    _common(alerts)
+    actions = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", parser_class=_Parser, required=True)
+    add = actions.add_parser(
+        "add",
+        help='add a rule to your config: "0100.HK change_pct_1d <= -5", "maker:z-ai token_share crosses_above 10", '
+        '"maker:z-ai model_enters_top 50", "source:yahoo stale 15"',
+    )
+    _common(add)
+    add.add_argument("expression", help="SUBJECT METRIC OP VALUE, or SUBJECT EVENT VALUE (README: Alerts)")
+    add.add_argument("--name", help="the rule's name (default: the expression)")
+    add.add_argument(
+        "--notify",
+        action="append",
+        metavar="TARGET",
+        help="screen, bell or any apprise URL (ntfy://, tgram://, json://…); repeat for several (default: screen)",
+    )
+    add.add_argument("--cooldown", metavar="DURATION", help="least time between two firings, e.g. 30m, 4h (default 1h)")
+    listing = actions.add_parser("list", help="the rules in the config in effect")
+    _common(listing)
+    delete = actions.add_parser("delete", help="remove the rule NAME from your config")
+    _common(delete)
+    delete.add_argument("name", metavar="NAME")
+    history = actions.add_parser("history", help="what fired, newest first, from the database")
+    _common(history)
+    history.add_argument("--since", metavar="YYYY-MM-DD", help="from this UTC day on (default: everything)")
+    history.add_argument("--format", default="table", choices=["table", "csv", "json"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +218,10 @@ def _main(argv: list[str] | None) -> int:
         return asyncio.run(_backfill(config, args))
     if args.command == "snapshot":
         return _snapshot(config, args)
+    if args.command == "history":
+        return _history(config, args)
+    if args.command == "alerts":
+        return _alerts(config, args)
     return _dashboard(config, args)
 
 
@@ -202,10 +256,44 @@ def _dashboard(config: Config, args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def _open_writer(config: Config, db_arg: str | None) -> tuple[Store, CollectorLock]:
+    """The database for a command that polls into it: one such process per database (a second one
+    exits 2 naming the first), and a disk-full or read-only database said as such before any polling."""
+    import sqlite3
+
+    from monitor.dblock import CollectorLock
+    from storage.db import describe_error
+
+    path = database_path(config, db_arg)
+    lock = CollectorLock(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        holder = lock.acquire()
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot open database: no collector lock {lock.path}: {exc.strerror or exc}"
+        ) from None
+    if holder is not None:
+        raise UsageError(lock.holder_message(holder, path))
+    try:
+        store = _open_store(path)
+        try:
+            store.sync_instruments(config.companies)
+        except sqlite3.Error as exc:
+            store.close()
+            raise UsageError(f"{path}: {describe_error(exc)}") from None
+    except BaseException:
+        lock.release()
+        raise
+    return store, lock
+
+
 def _collect(config: Config, args: argparse.Namespace) -> int:
-    store = _open_store(database_path(config, args.db))
-    store.sync_instruments(config.companies)
-    return asyncio.run(_collect_async(config, store, args.once))
+    store, lock = _open_writer(config, args.db)
+    try:
+        return asyncio.run(_collect_async(config, store, args.once))
+    finally:
+        lock.release()
 
 
 async def _collect_async(config: Config, store: Store, once: bool) -> int:
@@ -222,6 +310,13 @@ async def _collect_async(config: Config, store: Store, once: bool) -> int:
         )
 
     collector.listeners.append(report)
+    if collector.alerts is not None:
+        collector.alerts.listeners.append(
+            lambda fired: print(
+                f"{datetime.now(UTC):%H:%M:%SZ} ALERT {fired.message}" + ("\a" if "bell" in fired.rule.notify else ""),
+                file=sys.stderr,
+            )
+        )
     try:
         if once:
             results = await collector.run_all_once()
@@ -241,7 +336,7 @@ async def _collect_async(config: Config, store: Store, once: bool) -> int:
         await asyncio.sleep(0)
         return 0
     finally:
-        await collector.aclose()
+        await collector.aclose(delivery_wait=30.0)  # alerts' deliveries (and their retries) get time to finish
         store.close()
 
 
@@ -267,11 +362,13 @@ async def _backfill(config: Config, args: argparse.Namespace) -> int:
         since = datetime.strptime(args.since, "%Y-%m-%d").date()
     except ValueError:
         raise UsageError(f"--since: not a YYYY-MM-DD date: {args.since!r}") from None
-    store = _open_store(database_path(config, args.db))
-    store.sync_instruments(config.companies)
+    store, lock = _open_writer(config, args.db)
     collector = Collector(config, store)
+    collector.alerts = None  # history is not news: a backfill fires no alert
     failures = []
     try:
+        if problem := collector.api_key_problem():
+            raise UsageError(problem)
         show = _progress("daily prices")
         show(0, 1)
         bars = await collector.backfill_daily_bars()
@@ -297,6 +394,7 @@ async def _backfill(config: Config, args: argparse.Namespace) -> int:
     finally:
         await collector.aclose()
         store.close()
+        lock.release()
     for failure in failures:
         print(f"tokentape: {failure}", file=sys.stderr)
     return 1 if failures else 0
@@ -309,8 +407,11 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
     currency = (args.currency or config.display_currency).upper()
     if currency not in config.display_currencies:
         raise UsageError(
-            f"--currency {currency}: not in display_currencies {list(config.display_currencies)} of {config.path}"
+            f"--currency {currency}: not in display_currencies {list(config.display_currencies)} of {config.path}; "
+            f'add "{currency}" to that list (the fx job then fetches its rates) or pick one of them'
         )
+    if args.out == "-":  # stdout, written through (a pipe, a terminal, /dev/full: its errors are its own)
+        args.out = None
     if args.format == "parquet" and not args.out:
         raise UsageError("--format parquet needs --out DIR (parquet is binary; one file per table)")
     if args.out:
@@ -322,7 +423,7 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
             for path in export.write(dash, args.format, args.out):
                 print(f"tokentape: wrote {path}", file=sys.stderr)
         else:
-            sys.stdout.write(export.render(dash, args.format))
+            sys.stdout.write(export.render(dash, args.format, args.table))
     except export.ExportError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -330,14 +431,149 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(config: Config, args: argparse.Namespace) -> int:
+    from monitor import history
+
+    if args.format == "parquet" and sys.stdout.isatty():
+        raise UsageError("--format parquet is binary: redirect it to a file (tokentape history … > bars.parquet)")
+    store = _demo_store(config) if getattr(args, "demo", False) else _open_store(database_path(config, args.db), False)
+    try:
+        output = history.render(history.load(store, config, args.subject, args.range), args.format)
+    except history.HistoryError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
+    return 0
+
+
 def _check_writable(path: Path) -> None:
-    """Fail before any work if --out cannot be written (nearest existing ancestor must be writable)."""
+    """Fail before any work if --out cannot be written (nearest existing ancestor must be writable), or
+    if it names something a write-then-rename would replace rather than write: a symlink, a device, a FIFO
+    or a socket. A regular file, a directory (csv/parquet tables) or a new path is fine."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise UsageError(f"--out {path}: {exc.strerror or exc}") from None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = (
+            "a symlink"
+            if stat.S_ISLNK(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
+        raise UsageError(f"--out {path}: is {kind}; refusing to replace it (give a new path, or - for stdout)")
     probe = path
     while not probe.exists():
         probe = probe.parent
     target = probe if probe.is_dir() else probe.parent
     if not os.access(target, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"--out {path}: not writable")
+
+
+def _alerts(config: Config, args: argparse.Namespace) -> int:
+    """`tokentape alerts add/list/delete/history`; add and delete edit the user's file, comments kept."""
+    from monitor import alerts
+    from monitor.config import CONFIG_ENV, bundled_config_path, user_config_path
+
+    if args.alerts_command == "history":
+        return _alerts_history(config, args)
+    if args.alerts_command == "list":
+        print(f"# [[alert]] rules in {config.path}", file=sys.stderr)
+        rows = [("NAME", "RULE", "COOLDOWN", "NOTIFY")]
+        for rule in config.alerts:
+            notify = ", ".join(alerts.mask(t) for t in rule.notify)
+            rows.append((rule.name, rule.expression, f"{rule.cooldown / 60:g}m", notify))
+        if len(rows) == 1:
+            print('no alert rules (add one: tokentape alerts add "0100.HK change_pct_1d <= -5")', file=sys.stderr)
+            return 0
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
+        return 0
+    # The file to edit: --config, else $TOKENTAPE_CONFIG, else the user's (made from the default on first write).
+    path = Path(args.config or os.environ.get(CONFIG_ENV) or user_config_path()).expanduser()
+    if path.resolve() == bundled_config_path().resolve():
+        raise UsageError(f"{path} is the bundled default; pass --config PATH to edit a copy of it")
+    try:
+        if args.alerts_command == "delete":
+            if not path.is_file() or not alerts.delete_rule(path, args.name):
+                raise UsageError(f"no alert named {args.name!r} in {path} (see `tokentape alerts list`)")
+            print(f"tokentape: deleted alert {args.name!r} from {path}", file=sys.stderr)
+            return 0
+        table = alerts.parse_expression(args.expression)
+        if args.name:
+            table = {"name": args.name, **table}
+        if args.cooldown:
+            table["cooldown"] = args.cooldown
+        if args.notify:
+            table["notify"] = args.notify
+        rule = alerts.add_rule(path, table, bundled_config_path().read_text(encoding="utf-8"))
+    except alerts.RuleError as exc:
+        raise UsageError(f"alerts {args.alerts_command}: {exc.key}: {exc.message}") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    print(f"tokentape: added alert {rule.name!r} ({rule.expression}) to {path}", file=sys.stderr)
+    return 0
+
+
+def _alerts_history(config: Config, args: argparse.Namespace) -> int:
+    import csv
+    import io
+    import json
+
+    from monitor.alerts import event_views
+
+    since = 0.0
+    if args.since:
+        try:
+            since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            raise UsageError(f"--since: not a YYYY-MM-DD date: {args.since!r}") from None
+    store = _open_store(database_path(config, args.db), create=False)
+    try:
+        events = event_views(store.alert_events(since))
+    finally:
+        store.close()
+    rows = [
+        {
+            "fired_at": f"{datetime.fromtimestamp(e.fired_at, UTC):%Y-%m-%dT%H:%M:%SZ}",
+            "rule": e.rule,
+            "subject": e.subject,
+            "value": e.value,
+            "threshold": e.threshold,
+            "data_time": e.data_time,
+            "delivered_to": " ".join(e.delivered_to),
+            "delivery_error": e.delivery_error or "",
+            "attempts": e.attempts,
+        }
+        for e in events
+    ]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["fired_at", "rule"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(out.getvalue())
+    else:
+        columns = ["fired_at", "rule", "subject", "value", "threshold", "data_time", "delivered_to", "delivery_error"]
+        table = [columns] + [[str(r[c]) for c in columns] for r in rows]
+        widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+        for line in table:
+            sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n")
+        if not rows:
+            print("no alert has fired" + (f" since {args.since}" if args.since else ""), file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

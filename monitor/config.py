@@ -25,9 +25,19 @@ import msgspec
 import platformdirs
 from msgspec import Meta
 
+from monitor.alerts import AlertRule, AlertSpec, RuleError, to_rule
+
 APP_NAME = "tokentape"
 CONFIG_ENV = "TOKENTAPE_CONFIG"
-BINDING_IDS = ("refresh", "export", "currency", "view", "sort", "next_panel", "filter", "help", "quit")
+BINDING_IDS = (
+    *("refresh", "export", "currency", "view", "sort", "next_panel", "filter", "alerts", "help", "quit"),
+    # the company and model screens (widgets/company.py, widgets/model.py)
+    *("open", "back", "candles", "range_prev", "range_next"),
+)
+# The bindings that act on every screen: two of them on one key could never both fire.
+APP_WIDE_BINDINGS = frozenset(
+    {"refresh", "export", "currency", "view", "sort", "next_panel", "filter", "alerts", "help", "quit"}
+)
 
 
 class ConfigError(Exception):
@@ -43,7 +53,9 @@ class ConfigError(Exception):
 
 _PositiveInt = Annotated[int, Meta(gt=0, description="must be > 0")]
 _NonNegativeInt = Annotated[int, Meta(ge=0, description="must be >= 0")]
-_PositiveFloat = Annotated[float, Meta(gt=0, description="must be > 0")]
+# msgspec refuses NaN against any bound; the upper bounds refuse infinity (TOML spells both).
+_PositiveFloat = Annotated[float, Meta(gt=0, le=1e15, description="must be > 0 and finite")]
+_Seconds = Annotated[float, Meta(gt=0, le=3600, description="must be a number of seconds > 0 and <= 3600")]
 _Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="must be a 3-letter currency code like USD")]
 _HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^/\s]+", description="must be an http:// or https:// URL")]
 # Yahoo's form: 4-digit HK codes like 0100.HK, or a US ticker / ^index that does not end in .HK.
@@ -92,7 +104,7 @@ class JobsConfig(_Table, frozen=True):
 class UiConfig(_Table, frozen=True):
     stale_quote_seconds: _PositiveInt = 300
     stale_tokens_hours: _PositiveInt = 50
-    read_only_check_seconds: _PositiveFloat = 2.0
+    read_only_check_seconds: _Seconds = 2.0
     export_dir: str = ""
 
 
@@ -147,6 +159,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     makers: dict[str, str]
     unattributed_authors: tuple[str, ...]
     companies: tuple[Company, ...] = ()
+    alerts: tuple[AlertRule, ...] = ()  # [[alert]] rules, thresholds already in the engine's units
 
     def company(self, symbol: str) -> Company | None:
         return next((c for c in self.companies if c.symbol == symbol), None)
@@ -161,22 +174,22 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Source(_Table, frozen=True):
     base_url: _HttpUrl
-    timeout_seconds: _PositiveFloat
+    timeout_seconds: _Seconds
 
 
 class _YahooSource(_Source, frozen=True):
     base_url: _HttpUrl = "https://query1.finance.yahoo.com"
-    timeout_seconds: _PositiveFloat = 10.0
+    timeout_seconds: _Seconds = 10.0
 
 
 class _TencentSource(_Source, frozen=True):
     base_url: _HttpUrl = "https://qt.gtimg.cn"
-    timeout_seconds: _PositiveFloat = 10.0
+    timeout_seconds: _Seconds = 10.0
 
 
 class _OpenRouterSource(_Source, frozen=True):
     base_url: _HttpUrl = "https://openrouter.ai"
-    timeout_seconds: _PositiveFloat = 30.0
+    timeout_seconds: _Seconds = 30.0
     api_key_env: str = "OPENROUTER_API_KEY"
 
 
@@ -235,6 +248,7 @@ class _File(_Table, frozen=True):
     makers: dict[str, str] = {}
     openrouter: _OpenRouterTable = _OpenRouterTable()
     company: tuple[Company, ...] = ()
+    alert: tuple[AlertSpec, ...] = ()
 
 
 # -- finding, reading, parsing ----------------------------------------------------------------------------
@@ -333,7 +347,23 @@ def _build(file: _File, path: Path) -> Config:
         makers=file.makers,
         unattributed_authors=file.openrouter.unattributed_authors,
         companies=file.company,
+        alerts=_alerts(file),
     )
+
+
+def _alerts(file: _File) -> tuple[AlertRule, ...]:
+    """Each [[alert]] converted once (percent and pp to fractions, durations to seconds); names unique."""
+    symbols = [c.symbol for c in file.company]
+    rules: list[AlertRule] = []
+    for index, spec in enumerate(file.alert):
+        try:
+            rule = to_rule(spec, symbols)
+        except RuleError as exc:
+            raise _Invalid(f"alert[{index}]", exc.key, exc.message) from None
+        if any(r.name == rule.name for r in rules):
+            raise _Invalid(f"alert[{index}]", "name", f"duplicate alert name {rule.name!r}")
+        rules.append(rule)
+    return tuple(rules)
 
 
 def _market(name: str, raw: _Market) -> MarketConfig:
@@ -426,12 +456,17 @@ KEY_NAMES = frozenset(
 
 
 def _keys(keys: dict[str, str]) -> dict[str, str]:
+    bound: dict[str, str] = {}  # key -> the first app-wide binding given it: they all act on the same screen
     for binding_id, value in keys.items():
         if binding_id not in BINDING_IDS:
             raise _Invalid("keys", binding_id, f"unknown key (expected one of: {', '.join(sorted(BINDING_IDS))})")
         problem = _unbindable(value)
         if problem:
             raise _Invalid("keys", binding_id, f"not a key Textual can bind: {problem}")
+        for key in (k.strip() for k in value.split(",") if binding_id in APP_WIDE_BINDINGS):
+            other = bound.setdefault(_CHARACTER_KEYS.get(key, key), binding_id)
+            if other != binding_id:
+                raise _Invalid("keys", binding_id, f"{key!r} is already bound to {other}: one key, one action")
     return {binding_id: value.strip() for binding_id, value in keys.items()}
 
 

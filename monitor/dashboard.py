@@ -40,6 +40,8 @@ class Dashboard:
     token_snapshot: str | None
     demo_as_of: float | None = None
     demo_note: str | None = None
+    # The demo shows only companies the bundled data has prices for; the names of the others.
+    left_out: tuple[str, ...] = ()
 
     @property
     def is_demo(self) -> bool:
@@ -160,6 +162,10 @@ class DashboardLoader:
         )
         meta = self._meta
         demo_as_of = meta.get("demo_as_of")
+        left_out: tuple[str, ...] = ()
+        if demo_as_of:  # the bundled data has prices for a few companies only: the demo lists just those
+            left_out = tuple(companies.filter(pl.col("price").is_null())["name"].to_list())
+            companies = companies.filter(pl.col("price").is_not_null())
         return Dashboard(
             generated_at=time.time(),
             display_currency=display_currency,
@@ -175,4 +181,5 @@ class DashboardLoader:
             token_snapshot=meta.get("openrouter_snapshot_date"),
             demo_as_of=float(demo_as_of) if demo_as_of else None,
             demo_note=meta.get("demo_note"),
+            left_out=left_out,
         )

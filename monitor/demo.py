@@ -27,6 +27,8 @@ from monitor.markets import is_trading_day
 from storage import SCHEMA_VERSION, Store
 
 REPORTED, INTERPOLATED = "demo-reported", "demo-interpolated"
+# The bundled data holds one FX rate, the HKD peg (HKDUSD): the demo shows market caps in these only.
+DEMO_CURRENCIES = ("USD", "HKD")
 
 
 def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bool]) -> list[dict[str, Any]]:
@@ -59,9 +61,10 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
     store.sync_instruments(config.companies)
     bars = data["daily_bars"]
     as_of = datetime.fromisoformat(data["as_of"].replace("Z", "+00:00")).timestamp()
+    newest = max(row["date"] for row in data["token_daily"])
     with store.transaction() as conn:
         store.upsert("daily_bars", bars, conn)
-        store.upsert("token_daily", data["token_daily"], conn)
+        store.upsert("token_daily", [row for row in data["token_daily"] if row["date"] != newest], conn)
         store.upsert("token_weekly", data["token_weekly"], conn)
         store.upsert(
             "fx",
@@ -75,6 +78,18 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
             ("demo_note", data["note"]),
         ):
             store.set_meta(key, value, conn)
+    _land_newest_day(store, config, data, newest, as_of)
+
+
+def _land_newest_day(store: Store, config: Config, data: dict[str, Any], newest: str, as_of: float) -> None:
+    """The demo's alert rules see the newest token day arrive as a collector's would, so they fire on it."""
+    from monitor.alerts import AlertEngine, rule_from_table
+
+    rules = [rule_from_table(table, [c.symbol for c in config.companies]) for table in data.get("alerts", [])]
+    engine = AlertEngine(config, store, lambda: as_of, {}, rules=rules)
+    engine.evaluate({"token_daily"})  # the days before the newest: each rule notes where it stands
+    store.upsert("token_daily", [row for row in data["token_daily"] if row["date"] == newest])
+    engine.evaluate({"token_daily"})
 
 
 def _cache_path(config: Config, data: bytes) -> Path:

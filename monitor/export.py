@@ -20,7 +20,17 @@ from typing import Any, TypeAlias
 import polars as pl
 
 from monitor.dashboard import Dashboard
-from monitor.text import csv_cell, fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, truncate
+from monitor.text import (
+    csv_cell,
+    fmt_big,
+    fmt_pct,
+    fmt_pp,
+    fmt_price,
+    fmt_share,
+    markdown_text,
+    safe_text,
+    truncate,
+)
 
 FORMATS = ("table", "csv", "json", "parquet", "md")
 
@@ -84,6 +94,7 @@ def sections(dash: Dashboard) -> dict[str, list[Row]]:
             "tokens": r["total_tokens"],
             "share": r["share"],
             "share_change_1d": r["d_share_1d"],
+            "share_change_1d_vs": r["date_1d"].isoformat() if r["date_1d"] else None,
             "share_change_7d": r["d_share_7d"],
             "date": r["date"].isoformat(),
         }
@@ -97,6 +108,7 @@ def sections(dash: Dashboard) -> dict[str, list[Row]]:
             "tokens": r["total_tokens"],
             "share": r["share"],
             "share_change_1d": r["d_share_1d"],
+            "share_change_1d_vs": r["date_1d"].isoformat() if r["date_1d"] else None,
             "share_change_7d": r["d_share_7d"],
             "date": r["date"].isoformat(),
         }
@@ -118,20 +130,46 @@ def to_json(dash: Dashboard) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=True) + "\n"
 
 
+# Decimals a CSV cell carries, by column: what the screen shows (prices to the cent, shares and moves
+# as fractions to a hundredth of a percent), never float noise such as 0.30000000000000004. JSON and
+# Parquet keep full precision.
+CSV_DECIMALS = {
+    "price": 2,
+    "change": 2,
+    "market_cap": 0,
+    "market_cap_display": 0,
+    "fx_rate": 6,
+}
+CSV_DEFAULT_DECIMALS = 4  # fractions: change_pct, move_*, share, token_share and their changes
+
+
+def _csv_value(column: str, value: Cell) -> Cell:
+    if isinstance(value, float):
+        text = f"{value:.{CSV_DECIMALS.get(column, CSV_DEFAULT_DECIMALS)}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+    cell: Cell = csv_cell(value)  # type: ignore[assignment]  # text stays text, anything else is returned as is
+    return cell
+
+
 def _csv_table(rows: list[Row]) -> str:
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: csv_cell(v) for k, v in row.items()})
+            writer.writerow({k: _csv_value(k, v) for k, v in row.items()})
     return out.getvalue()
 
 
-def to_csv(dash: Dashboard) -> str:
-    """All three tables to one stream, each after a `# name` line, attribution last."""
-    parts = [f"# {name}\n{_csv_table(rows)}" for name, rows in sections(dash).items()]
-    return "\n".join(parts) + f"\n# {safe_text(dash.attribution)}\n"
+TABLES = ("companies", "models", "makers")
+
+
+def to_csv(dash: Dashboard, table: str = "companies") -> str:
+    """One table (by its JSON name) as plain CSV, so a script can read stdout; attribution last, as a
+    `#` line (the same as in the files `--out DIR` writes)."""
+    if table not in TABLES:
+        raise ExportError(f"unknown table {table!r} (choose from {', '.join(TABLES)})")
+    return _csv_table(sections(dash)[table]) + f"# {safe_text(dash.attribution)}\n"
 
 
 # Each table's columns: (name, width, formatter).
@@ -193,7 +231,10 @@ def _cell(value: Cell, formatter: Formatter) -> str:
 def to_table(dash: Dashboard, markdown: bool = False) -> str:
     lines: list[str] = []
     if dash.is_demo:
-        lines.append(f"DEMO DATA — {safe_text(dash.demo_note or 'bundled sample')}\n")
+        lines.append(f"DEMO DATA — {safe_text(dash.demo_note or 'bundled sample')}")
+        if dash.left_out:
+            lines.append(f"not in the demo (no recorded prices): {safe_text(', '.join(dash.left_out))}")
+        lines.append("")
     for name, rows in sections(dash).items():
         columns = TABLE_COLUMNS[name]
         title = f"{name} ({dash.display_currency} display)" if name == "companies" else name
@@ -203,7 +244,11 @@ def to_table(dash: Dashboard, markdown: bool = False) -> str:
             lines.append("| " + " | ".join(heads) + " |")
             lines.append("|" + "|".join("---" for _ in columns) + "|")
             for row in rows:
-                cells = [_cell(row[c], f).replace("|", "\\|") for c, _, f in columns]
+                # Upstream text as Markdown text: HTML escaped, no link, image or cell border can form.
+                cells = [
+                    markdown_text(row[c]) if f is None and row[c] is not None else _cell(row[c], f).replace("|", "\\|")
+                    for c, _, f in columns
+                ]
                 lines.append("| " + " | ".join(cells) + " |")
         else:
             lines.append("  ".join(h.ljust(w) for h, (_, w, _) in zip(heads, columns, strict=True)).rstrip())
@@ -211,15 +256,16 @@ def to_table(dash: Dashboard, markdown: bool = False) -> str:
                 cells = [truncate(_cell(row[c], f), w).ljust(w) for c, w, f in columns]
                 lines.append("  ".join(cells).rstrip())
         lines.append("")
-    lines.append(safe_text(dash.attribution))
+    lines.append(markdown_text(dash.attribution) if markdown else safe_text(dash.attribution))
     return "\n".join(lines) + "\n"
 
 
-def render(dash: Dashboard, fmt: str) -> str:
+def render(dash: Dashboard, fmt: str, table: str = "companies") -> str:
+    """`fmt` as text; csv holds the one `table`, the other formats all three."""
     if fmt == "json":
         return to_json(dash)
     if fmt == "csv":
-        return to_csv(dash)
+        return to_csv(dash, table)
     if fmt == "md":
         return to_table(dash, markdown=True)
     if fmt == "table":
@@ -238,11 +284,12 @@ def write_tables(dash: Dashboard, directory: Path, fmt: str) -> list[Path]:
         else:
             frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
             frame.write_parquet(
-                path, metadata={"attribution": dash.attribution, "generated_at": _iso(dash.generated_at) or ""}
+                path,
+                metadata={"attribution": safe_text(dash.attribution), "generated_at": _iso(dash.generated_at) or ""},
             )
         written.append(path)
     attribution = directory / "ATTRIBUTION.txt"
-    attribution.write_text(dash.attribution + "\n", encoding="utf-8")
+    attribution.write_text(safe_text(dash.attribution) + "\n", encoding="utf-8")
     return [*written, attribution]
 
 

@@ -12,6 +12,8 @@ Dashboard in a thread as early as the CLI can call it (while Textual is still im
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,10 +27,13 @@ if TYPE_CHECKING:  # polars, httpx and the store load in a thread, after Textual
     from apscheduler.schedulers.base import BaseScheduler
 
     from monitor.dashboard import Dashboard, DashboardLoader
+    from monitor.dblock import CollectorLock
+    from monitor.history import CompanyHistory, ModelHistory
     from monitor.jobs import Collector, PollResult
     from storage import Store
 
 Mode = Literal["live", "read-only", "demo"]
+log = logging.getLogger("tokentape.feed")
 
 
 class DataFeed:
@@ -55,6 +60,8 @@ class DataFeed:
         self._dirty = False  # a request with no tables still recomputes (e.g. another display currency)
         self._reloading = False
         self._seen_poll: int | None = None
+        self._lock: CollectorLock | None = None
+        self.notice: str | None = None  # why a live dashboard became read-only, for the status line
 
     @classmethod
     def for_database(cls, config: Config, mode: Mode, db_path: Path) -> DataFeed:
@@ -100,11 +107,36 @@ class DataFeed:
 
         store = self._open_store()
         if self.mode == "live":
-            store.sync_instruments(self.config.companies)
+            self._take_collector_lock(store)
+        if self.mode == "live":
+            try:
+                store.sync_instruments(self.config.companies)
+            except sqlite3.Error as exc:
+                from storage import StorageError
+                from storage.db import describe_error
+
+                raise StorageError(f"{store.path}: {describe_error(exc)}") from None
         self.store, self.loader = store, DashboardLoader(store, self.config)
         if self.mode == "read-only":
             self._seen_poll = store.newest_poll_id()
         return self.loader.load()
+
+    def _take_collector_lock(self, store: Store) -> None:
+        """One process polls into a database: when a `collect` (or another live dashboard) already does,
+        this dashboard reads what it writes instead, and says so."""
+        from monitor.dblock import CollectorLock
+
+        self._lock = CollectorLock(store.path)
+        try:
+            holder = self._lock.acquire()
+        except OSError as exc:
+            holder, why = 0, f"cannot take the collector lock ({exc.strerror or exc})"
+        else:
+            why = self._lock.holder_message(holder or 0, store.path)
+        if holder is not None:
+            self.mode = "read-only"
+            self.notice = f"{why}; this dashboard only reads it"
+            log.warning("%s", self.notice)
 
     # -- reloads ---------------------------------------------------------------------------------------
 
@@ -137,6 +169,20 @@ class DataFeed:
     def reload(self, tables: set[str] | None, display_currency: str) -> Dashboard:
         assert self.loader is not None, "first_dashboard() has not finished"
         return self.loader.load(tables, display_currency)
+
+    def company_history(self, symbol: str, rng: str) -> CompanyHistory:
+        """One company over one range (the company screen); raises HistoryError for an unknown symbol."""
+        from monitor.history import company_history
+
+        assert self.store is not None, "first_dashboard() has not finished"
+        return company_history(self.store, self.config, symbol, rng)
+
+    def model_history(self, model: str, rng: str) -> ModelHistory:
+        """One model over one range (the model screen); raises HistoryError for an unknown model."""
+        from monitor.history import model_history
+
+        assert self.store is not None, "first_dashboard() has not finished"
+        return model_history(self.store, self.config, model, rng)
 
     def has_new_rows(self) -> bool:
         """Read-only mode: a collector elsewhere records a poll after every write; a new poll id means news."""
@@ -186,3 +232,5 @@ class DataFeed:
     def close_store(self) -> None:
         if self.store is not None:
             self.store.close()
+        if self._lock is not None:
+            self._lock.release()

@@ -16,22 +16,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import quote, quote_plus
 
 import httpx
 
 from monitor.config import Config, JobsConfig, SourceConfig
 from monitor.markets import market_state
 from monitor.sources import BackingOff, Row, UpstreamError, UpstreamHealth, make_client, openrouter, tencent, yahoo
+from monitor.text import safe_text
 from storage import Store
+from storage.db import describe_error
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from monitor.alerts import AlertEngine
 
 T = TypeVar("T")
 log = logging.getLogger("tokentape.jobs")
@@ -81,7 +87,7 @@ class Fetched:
         parts = []
         if self.failed:
             asked = len(self.failed) + len(self.served)
-            first = next(iter(self.failed.values()))
+            first = self.failed[min(self.failed)]  # by name, not by which answer came first: one run, one message
             parts.append(f"{len(self.failed)} of {asked} symbols failed ({_some(self.failed)}): {first}")
         if self.error:
             parts.append(self.error)
@@ -161,7 +167,10 @@ async def yahoo_charts(
                     ),
                     shard=index,
                 )
-                rows = to_rows(chart, symbol)
+                company = ctx.config.company(symbol)
+                # The collector's clock or the machine's, whichever is later: a simulated clock never refuses real data.
+                now = max(ctx.clock(), time.time())
+                rows = to_rows(yahoo.check_times(chart, now, company.ipo_date if company else None), symbol)
             except UpstreamError as exc:
                 fetched.fail(symbol, exc)
             else:
@@ -171,11 +180,31 @@ async def yahoo_charts(
     return fetched
 
 
-async def tencent_quotes(ctx: JobContext, symbols: list[str]) -> dict[str, tencent.TencentQuote]:
-    """HK quotes for `symbols` in one request: the fallback for prices, and the source of share counts."""
-    return await ctx.upstreams.call(
-        "tencent", lambda client, src: tencent.fetch_quotes(client, src.base_url, symbols, timeout=src.timeout_seconds)
-    )
+async def tencent_quotes(ctx: JobContext, symbols: list[str]) -> tuple[dict[str, tencent.TencentQuote], dict[str, str]]:
+    """HK quotes for `symbols`, a batch of codes per request (a URL stays short whatever the watchlist):
+    the fallback for prices, and the source of share counts. Returns the quotes found and, for each
+    symbol of a failed batch, why; one batch failing never loses another's quotes."""
+    found: dict[str, tencent.TencentQuote] = {}
+    errors: dict[str, str] = {}
+    semaphore = asyncio.Semaphore(CLIENT_SHARDS)
+
+    async def one(index: int, batch: list[str]) -> None:
+        async with semaphore:
+            try:
+                found.update(
+                    await ctx.upstreams.call(
+                        "tencent",
+                        lambda client, src: tencent.fetch_quotes(
+                            client, src.base_url, batch, timeout=src.timeout_seconds
+                        ),
+                        shard=index,
+                    )
+                )
+            except UpstreamError as exc:
+                errors.update(dict.fromkeys(batch, str(exc)))
+
+    await asyncio.gather(*(one(i, b) for i, b in enumerate(tencent.batches(symbols))))
+    return found, errors
 
 
 # -- the jobs --------------------------------------------------------------------------------------
@@ -185,20 +214,15 @@ async def fetch_quotes(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
     fetched = await yahoo_charts(
         ctx, symbols, range_="1d", interval=ctx.config.jobs.intraday_interval, table="quotes", to_rows=yahoo.quote_rows
     )
-    hk_failed = [s for s in fetched.failed if s.endswith(".HK")]
+    hk_failed = sorted(s for s in fetched.failed if s.endswith(".HK"))
     if hk_failed:
-        try:
-            found = await tencent_quotes(ctx, hk_failed)
-        except UpstreamError as exc:
-            found, missing = {}, f"fallback {exc}"
-        else:
-            missing = "fallback tencent: no quote"
+        found, errors = await tencent_quotes(ctx, hk_failed)
         for symbol in hk_failed:
             if symbol in found:
                 note = f"{fetched.failed[symbol]}; served by tencent"
                 fetched.serve(symbol, "quotes", [tencent.quote_row(symbol, found[symbol])], note)
             else:
-                fetched.failed[symbol] += f"; {missing}"
+                fetched.failed[symbol] += f"; fallback {errors.get(symbol, 'tencent: no quote')}"
     return fetched
 
 
@@ -208,14 +232,14 @@ async def fetch_daily_bars(ctx: JobContext, symbols: tuple[str, ...], range_: st
     )
     hk = [s for s in symbols if s.endswith(".HK")]
     if hk:
-        try:
-            found = await tencent_quotes(ctx, hk)
-        except UpstreamError as exc:
-            if not fetched.served:  # share counts are extra: their failure alone fails the job only if nothing came
-                fetched.error = str(exc)
-        else:
-            fetched.reported_shares = {s: q.total_shares for s, q in found.items() if q.total_shares}
-            _check_shares(ctx.config, fetched.reported_shares)
+        found, errors = await tencent_quotes(ctx, hk)
+        # Share counts are extra: their failure fails the job only if nothing else came; the bars stay either way.
+        if errors and not fetched.served:
+            fetched.error = errors[min(errors)]
+        elif errors:
+            log.warning("daily_bars: no share counts for %d symbols: %s", len(errors), errors[min(errors)])
+        fetched.reported_shares = {s: q.total_shares for s, q in found.items() if q.total_shares}
+        _check_shares(ctx.config, fetched.reported_shares)
     return fetched
 
 
@@ -258,7 +282,7 @@ async def fetch_export(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
     export = await ctx.upstreams.call(
         "openrouter",
         lambda client, src: openrouter.fetch_export(
-            client, src.base_url, timeout=src.timeout_seconds, have_snapshot=have
+            client, src.base_url, timeout=src.timeout_seconds, have_snapshot=have, now=max(ctx.clock(), time.time())
         ),
     )
     if export is None:
@@ -417,12 +441,24 @@ class Collector:
         self.listeners: list[Callable[[PollResult], None]] = []
         self._locks = {spec.name: asyncio.Lock() for spec in JOBS}
         self._last_polled: dict[tuple[str, str], float] = {}
+        # Seconds a run may take before it is cancelled and recorded as failed; None: from the timeouts.
+        self.job_deadline: float | None = None
+        # The [[alert]] rules, evaluated after each job commits (a read-only dashboard has no Collector: never sends).
+        self.alerts: AlertEngine | None = None
+        if config.alerts:
+            from monitor.alerts import AlertEngine
+
+            upstreams = {spec.name: spec.upstream for spec in JOBS}
+            self.alerts = AlertEngine(config, store, lambda: self.clock(), upstreams)
 
     @property
     def health(self) -> dict[str, UpstreamHealth]:
         return self.upstreams.health
 
-    async def aclose(self) -> None:
+    async def aclose(self, delivery_wait: float = 2.0) -> None:
+        """`delivery_wait`: seconds alert deliveries still under way may take to finish."""
+        if self.alerts is not None:
+            await self.alerts.aclose(delivery_wait)
         await self.upstreams.aclose()
 
     def force_due(self) -> None:
@@ -435,6 +471,24 @@ class Collector:
     def api_key(self) -> str | None:
         env = self.config.sources["openrouter"].api_key_env
         return os.environ.get(env) if env else None
+
+    def api_key_problem(self) -> str | None:
+        """Why the key cannot be sent (a control character, e.g. the \\r of a CRLF .env file), or None.
+        Never quotes the key."""
+        key = self.api_key()
+        if key and any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in key):
+            env = self.config.sources["openrouter"].api_key_env
+            return f"${env} contains a control character (a CRLF .env file?); fix it, the key is not sent"
+        return None
+
+    def deadline(self, spec: JobSpec, symbols: tuple[str, ...]) -> float:
+        """How long one run may take: its requests in sequence (a fallback, manifest then file), each
+        bounded by its timeout, for each round of the fan-out."""
+        if self.job_deadline is not None:
+            return self.job_deadline
+        timeout = max(s.timeout_seconds for s in self.config.sources.values())
+        rounds = -(-max(len(symbols), 1) // FETCH_CONCURRENCY)
+        return timeout * (rounds + 3) + 5.0
 
     def due_symbols(self, job: str, now: float) -> tuple[str, ...]:
         """The job's symbols to poll now: at its cadence while their market trades, else at the slow one."""
@@ -497,16 +551,22 @@ class Collector:
             symbols = self.due_symbols(spec.name, started)
             if spec.symbols and not symbols:
                 return None
+            deadline = self.deadline(spec, symbols)
             try:
-                fetched = await spec.fetch(JobContext(self.config, self.upstreams, self.store, self.clock), symbols)
+                async with asyncio.timeout(deadline):
+                    fetched = await spec.fetch(JobContext(self.config, self.upstreams, self.store, self.clock), symbols)
             except UpstreamError as exc:
                 fetched = Fetched(error=str(exc))
+            except TimeoutError:  # cancelled: what it fetched so far is dropped, the lock is released below
+                fetched = Fetched(error=f"{spec.upstream}: job cancelled after its {deadline:g} s deadline")
             except Exception as exc:  # a bug, not an upstream fault: keep running, say what happened
                 log.exception("job %s crashed", spec.name)
                 fetched = Fetched(error=f"internal error: {type(exc).__name__}: {exc}")
             for symbol in fetched.answered:
                 self._last_polled[(spec.name, symbol)] = started
             result = await asyncio.to_thread(self._commit, spec, fetched, started)
+            if self.alerts is not None:  # on what was just stored, before listeners re-read it
+                await self.alerts.after_poll(result.tables)
             self._report(spec, result)
             return result
 
@@ -527,13 +587,15 @@ class Collector:
                 self.store.set_symbol_status(spec.name, outcomes, finished, conn)
                 self.store.record_poll(spec.name, started, finished, error is None, error, rows, conn)
         except Exception as exc:  # disk full, read-only file, a bug: the job must not die of it
-            log.exception("%s: could not store the poll's results", spec.name)
             finished, rows = self.clock(), 0
-            error = self._clean(f"not stored: {type(exc).__name__}: {exc}" + (f"; {error}" if error else ""))
+            error = self._clean(f"not stored: {describe_error(exc)}" + (f"; {error}" if error else ""))
+            if not isinstance(exc, sqlite3.Error):
+                log.exception("%s: could not store the poll's results", spec.name)
             try:
                 self.store.record_poll(spec.name, started, finished, False, error, 0)
-            except Exception:
-                log.exception("%s: could not record the failed poll either", spec.name)
+            except Exception as again:  # the listeners (stderr, status line) and the log still say it
+                log.error("%s: could not record the failed poll either: %s", spec.name, describe_error(again))
+                error = self._clean(f"{error}; the failed poll was not recorded either ({describe_error(again)})")
         return PollResult(spec.name, error is None, rows, error, started, finished, spec.tables | POLL_TABLES)
 
     def _report(self, spec: JobSpec, result: PollResult) -> None:
@@ -552,13 +614,15 @@ class Collector:
                 log.exception("a listener of %s failed", spec.name)
 
     def _clean(self, text: str | None) -> str | None:
-        """What may be stored and shown: no API key, one line (the status bar), bounded length."""
+        """What may be stored and shown: no API key in any form an error can print it (raw, repr'd, URL-
+        encoded), no control or invisible characters, one line (the status bar), bounded length."""
         if text is None:
             return None
         key = self.api_key()
         if key:
-            text = text.replace(key, "***")
-        text = " ".join(text.split())
+            for form in sorted(_key_forms(key), key=len, reverse=True):
+                text = text.replace(form, "***")
+        text = safe_text(" ".join(text.split()))
         return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
@@ -568,6 +632,22 @@ def _history_window(
     return lambda client, src: openrouter.fetch_history(
         client, src.base_url, key, first, last, timeout=src.timeout_seconds
     )
+
+
+def _key_forms(key: str) -> set[str]:
+    """Each way a message may spell the key: as is, as repr() and bytes repr() escape it, URL-encoded,
+    and without the stray whitespace or control characters that made a request fail."""
+    stripped = "".join(c for c in key if c.isprintable() and not c.isspace())
+    forms = {
+        key,
+        key.strip(),
+        stripped,
+        quote(key, safe=""),
+        quote_plus(key),
+        repr(key)[1:-1],
+        repr(key.encode("utf-8", "replace"))[2:-1],
+    }
+    return {f for f in forms if len(f) >= 4}
 
 
 def _some(symbols: Iterable[str], shown: int = 5) -> str:

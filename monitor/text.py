@@ -14,9 +14,15 @@ from typing import TypeGuard
 
 from rich.cells import cell_len
 
-# C0 and C1 controls (incl. ESC, which starts ANSI/OSC sequences), DEL, and the bidi embedding and
-# isolate controls that can reorder what follows them on screen.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (incl. ESC, which starts ANSI/OSC sequences), DEL, the bidi embedding and isolate
+# controls that can reorder what follows them on screen, and the invisible characters that make two
+# different names look the same: zero-width spaces and joiners, word joiners and invisible operators,
+# the soft hyphen, the BOM, line/paragraph separators, Hangul fillers, variation selectors, tag characters.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -24,6 +30,21 @@ def safe_text(value: object) -> str:
     """The text with every control character shown as its escape, e.g. ESC -> '\\x1b'."""
     text = "" if value is None else str(value)
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# Characters Markdown (and the HTML it may hold) gives meaning to: each is backslash-escaped, and < > &
+# become entities, so an upstream name can form no tag, link, image, emphasis or table cell border.
+_MARKDOWN = re.compile(r"([\\`*_\[\]()|~])")
+# A link target's scheme, and GFM's bare www. autolinks: their colon or dot is escaped, so none links.
+_LINK = re.compile(r"(?i)\b(javascript|vbscript|data|file|https?|ftp|mailto)(:)|\b(www)(\.)")
+
+
+def markdown_text(value: object) -> str:
+    """Untrusted text for a Markdown table cell: `safe_text`, then HTML escaped and Markdown syntax
+    neutralised; `javascript:` and other link targets lose their meaning with their escaped colon."""
+    text = safe_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return _LINK.sub(lambda m: f"{m.group(1) or m.group(3)}\\{m.group(2) or m.group(4)}", text)
 
 
 def truncate(text: str, width: int) -> str:
@@ -74,9 +95,15 @@ def fmt_big(value: float | None, currency: str = "") -> str:
     return f"{currency} {text}".strip()
 
 
+def _signed(value: float, digits: int) -> str:
+    """`value` with its sign, except that what rounds to zero is shown unsigned: never '-0.00'."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def fmt_pct(value: float | None, digits: int = 2) -> str:
-    """A ratio as a signed percentage: 0.0321 -> '+3.21%'."""
-    return "—" if not _finite(value) else f"{value * 100:+.{digits}f}%"
+    """A ratio as a signed percentage: 0.0321 -> '+3.21%'; -0.00001 -> '0.00%'."""
+    return "—" if not _finite(value) else f"{_signed(value * 100, digits)}%"
 
 
 def fmt_share(value: float | None) -> str:
@@ -84,8 +111,8 @@ def fmt_share(value: float | None) -> str:
 
 
 def fmt_pp(value: float | None) -> str:
-    """A change of share in percentage points: 0.0145 -> '+1.45pp'."""
-    return "—" if not _finite(value) else f"{value * 100:+.2f}pp"
+    """A change of share in percentage points: 0.0145 -> '+1.45pp'; -0.00001 -> '0.00pp'."""
+    return "—" if not _finite(value) else f"{_signed(value * 100, 2)}pp"
 
 
 def fmt_age(seconds: float | None) -> str:

@@ -46,6 +46,25 @@ REPORTED_CLOSES = {
         ("2026-08-28", 455.8, "Sina quote 2026-08-28 14:04 HKT"),
     ],
 }
+# The demo's alert rules ([[alert]] tables): both fire on the data above, so a newcomer sees alerts at once.
+# monitor/demo.py stores the token days before the newest first, then the newest one, and evaluates in between.
+DEMO_ALERTS = [
+    {
+        "name": "Zhipu token share crosses 10%",
+        "maker": "z-ai",
+        "metric": "token_share",
+        "op": "crosses_above",
+        "value": 10.0,
+        "notify": ["screen"],
+    },
+    {
+        "name": "New Google model in the top 50",
+        "maker": "google",
+        "event": "model_enters_top",
+        "value": 50,
+        "notify": ["screen"],
+    },
+]
 # HKD is pegged to the USD within 7.75-7.85; the demo uses the midpoint.
 HKD_USD = 1 / 7.80
 
@@ -66,6 +85,7 @@ def main(shared: Path) -> None:
         "prices are reported closes, days between them interpolated; prices end Aug 2026",
         "attribution": manifest.attribution,
         "snapshot_date": manifest.snapshot_date,
+        "alerts": DEMO_ALERTS,
         "token_daily": daily,
         "token_weekly": weekly,
         "reported_closes": {s: [list(p) for p in points] for s, points in REPORTED_CLOSES.items()},

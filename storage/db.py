@@ -9,6 +9,7 @@ of changed rows tells the UI whether anything needs re-rendering.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import threading
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first read: a writer such as `collect` never pays
     import polars as pl
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -110,9 +111,67 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": ("job", "symbol"),
     },
     "meta": {"columns": {"key": str, "value": str}, "pk": ("key",)},
+    # One row per firing of an alert rule (monitor/alerts.py). UNIQUE(rule_key, transition) is what makes a
+    # firing happen once, whatever the number of processes, restarts or re-fetches. value and threshold are
+    # the fractions the engine compares (unit says how a trader reads them); targets are masked URLs.
+    "alert_events": {
+        "columns": {
+            "id": int,
+            "rule": str,
+            "rule_key": str,
+            "transition": str,
+            "subject": str,
+            "metric": str,
+            "op": str,
+            "value": float,
+            "threshold": float,
+            "unit": str,
+            "data_time": str,
+            "fired_at": float,
+            "message": str,
+            "notify": str,
+            "delivered_to": str,
+            "delivery_error": str,
+            "attempts": int,
+        },
+        "pk": ("id",),
+    },
+    # Each rule's side of its condition after its newest evaluation, and its newest firing.
+    "alert_state": {
+        "columns": {
+            "rule_key": str,
+            "in_cond": int,
+            "fired": int,
+            "episode": int,
+            "last_fired": float,
+            "last_value": float,
+            "data_time": str,
+            "updated": float,
+        },
+        "pk": ("rule_key",),
+    },
 }
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line naming what went wrong with the database: disk full and read-only are said as such."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.Error):
+        lowered = text.lower()
+        if "disk is full" in lowered or "disk full" in lowered:
+            return f"disk full: the database cannot grow ({text})"
+        if "readonly" in lowered or "read-only" in lowered:
+            return f"database is read-only ({text})"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"disk full ({exc.strerror})"
+    return f"{type(exc).__name__}: {text}"
+
+
+# The tables every read and poll needs, by the schema version that made them: a database without one was
+# altered or damaged, and says so when opened instead of failing in the middle of a read.
+CORE_TABLES = dict.fromkeys(
+    ("meta", "instruments", "quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models", "polls"), 1
+) | {"symbol_status": 2}
 # Tables whose newer rows must not be overwritten by an older snapshot.
 NEWEST_WINS = {"token_daily": "snapshot_date"}
 # Bookkeeping columns that do not make a row "changed" (so re-fetching an unchanged catalogue is a no-op,
@@ -158,7 +217,18 @@ def _migrate_v2(db: Any) -> None:
     _create_keyed_table(db, "symbol_status")
 
 
-MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
+def _migrate_v3(db: Any) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS alert_events (id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, "
+        "rule_key TEXT NOT NULL, transition TEXT NOT NULL, subject TEXT, metric TEXT, op TEXT, value REAL, "
+        "threshold REAL, unit TEXT, data_time TEXT, fired_at REAL NOT NULL, message TEXT, notify TEXT, "
+        "delivered_to TEXT, delivery_error TEXT, attempts INTEGER NOT NULL DEFAULT 0, UNIQUE (rule_key, transition))"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS alert_events_fired ON alert_events (fired_at)")
+    _create_keyed_table(db, "alert_state")
+
+
+MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2, 3: _migrate_v3}
 
 
 class _Reads:
@@ -233,6 +303,71 @@ class _Reads:
     def token_weekly(self) -> pl.DataFrame:
         return self.frame("token_weekly", order="week")
 
+    # -- range reads (company and model screens, `tokentape history`): each one an index range ----------
+
+    def bars_between(self, symbol: str, start: str, end: str) -> pl.DataFrame:
+        """One symbol's daily bars with start <= date <= end: a range on the (symbol, date) primary key."""
+        return self.frame("daily_bars", "symbol = ? AND date BETWEEN ? AND ?", (symbol, start, end), order="date")
+
+    def last_bar_date(self, symbol: str) -> str | None:
+        row = self.conn().execute("SELECT MAX(date) FROM daily_bars WHERE symbol = ?", (symbol,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    def first_bar_date(self, symbol: str) -> str | None:
+        row = self.conn().execute("SELECT MIN(date) FROM daily_bars WHERE symbol = ?", (symbol,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    def quotes_between(self, symbol: str, since_ts: int, until_ts: int) -> pl.DataFrame:
+        """One symbol's intraday quotes with since_ts <= ts <= until_ts: a range on the (symbol, ts) key."""
+        return self.frame("quotes", "symbol = ? AND ts BETWEEN ? AND ?", (symbol, since_ts, until_ts), order="ts")
+
+    def last_quote_ts(self, symbol: str) -> int | None:
+        row = self.conn().execute("SELECT MAX(ts) FROM quotes WHERE symbol = ?", (symbol,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def token_days_between(self, start: str, end: str) -> list[str]:
+        """The UTC days stored in token_daily from start to end: a range on the (date, model) key."""
+        rows = self.conn().execute(
+            "SELECT DISTINCT date FROM token_daily WHERE date BETWEEN ? AND ? ORDER BY date", (start, end)
+        )
+        return [str(r[0]) for r in rows]
+
+    def first_token_date(self) -> str | None:
+        day = self.conn().execute("SELECT MIN(date) FROM token_daily").fetchone()[0]
+        return str(day) if day is not None else None
+
+    def token_daily_for(
+        self, authors: Sequence[str], start: str, end: str, models: Sequence[str] | None = None
+    ) -> pl.DataFrame:
+        """The rows of `authors` (optionally only `models`) from start to end: the (author, date) index."""
+        if not authors:
+            return self.frame("token_daily", "0")
+        marks = ", ".join("?" * len(authors))
+        where, params = f"author IN ({marks}) AND date BETWEEN ? AND ?", [*authors, start, end]
+        if models is not None:
+            where += f" AND model_permaslug IN ({', '.join('?' * len(models))})"
+            params += list(models)
+        return self.frame("token_daily", where, params, order="date, rank")
+
+    def model_first_days(self, authors: Sequence[str]) -> list[tuple[str, str]]:
+        """(model, first stored day) for every model of `authors`: the (author, date) index, no table scan."""
+        marks = ", ".join("?" * len(authors))
+        rows = self.conn().execute(
+            f"SELECT model_permaslug, MIN(date) FROM token_daily WHERE author IN ({marks}) GROUP BY model_permaslug",
+            list(authors),
+        )
+        return [(str(m), str(d)) for m, d in rows]
+
+    def weekly_between(self, start: str, end: str) -> pl.DataFrame:
+        """The weekly chart's rows from start to end (a range on the (week, model) key; ~10 rows a week)."""
+        return self.frame("token_weekly", "week BETWEEN ? AND ?", (start, end), order="week")
+
+    def model_catalogue(self, slugs: Sequence[str]) -> pl.DataFrame:
+        """The stored catalogue entries (list prices) of these canonical slugs."""
+        if not slugs:
+            return self.frame("models", "0")
+        return self.frame("models", f"canonical_slug IN ({', '.join('?' * len(slugs))})", list(slugs))
+
     def latest_polls(self) -> pl.DataFrame:
         """Each job's newest poll, and its newest successful one as last_ok."""
         rows = (
@@ -254,6 +389,19 @@ class _Reads:
     def count(self, table: str) -> int:
         return int(self.conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
+    def alert_events(self, since: float = 0.0, until: float | None = None) -> pl.DataFrame:
+        """Alert firings from `since` (a Unix time) on, newest first."""
+        if until is None:
+            return self.frame("alert_events", "fired_at >= ?", (since,), order="fired_at DESC, id DESC")
+        return self.frame(
+            "alert_events", "fired_at >= ? AND fired_at < ?", (since, until), order="fired_at DESC, id DESC"
+        )
+
+    def newest_alert_event(self) -> tuple[int, float] | None:
+        """(id, fired_at) of the newest firing, or None: a cheap check for new alerts."""
+        row = self.conn().execute("SELECT id, fired_at FROM alert_events ORDER BY id DESC LIMIT 1").fetchone()
+        return (int(row[0]), float(row[1])) if row else None
+
 
 class Store(_Reads):
     """The one SQLite database of a tokentape install. Safe to share between threads."""
@@ -272,11 +420,38 @@ class Store(_Reads):
         if not create and not store.path.is_file():
             raise StorageError(f"{store.path}: no database here (start `tokentape collect` to create it)")
         try:
-            store.path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                store.path.parent.mkdir(parents=True, exist_ok=True)
+            else:  # a reader never writes: it neither creates a schema nor upgrades one
+                version = store.schema_version()
+                if version == 0:
+                    raise StorageError(
+                        f"{store.path}: not a tokentape database (empty or foreign; `tokentape collect` makes one)"
+                    )
+                if version < SCHEMA_VERSION:
+                    raise StorageError(
+                        f"{store.path}: database schema v{version} is older than this tokentape's "
+                        f"(v{SCHEMA_VERSION}); run `tokentape collect` once to upgrade it"
+                    )
             store.migrate()
-        except (OSError, sqlite3.Error) as exc:
+            store.check_tables()
+        except (OSError, sqlite3.Error, StorageError) as exc:
+            store.close()
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"{store.path}: cannot open database: {exc}") from None
         return store
+
+    def check_tables(self) -> None:
+        """Every table of the schema is there (a tampered or half-copied file fails here, in one line)."""
+        present = {r[0] for r in self.conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = self.schema_version()
+        missing = [t for t, since in CORE_TABLES.items() if version >= since and t not in present]
+        if missing:
+            raise StorageError(
+                f"{self.path}: table {', '.join(missing)} missing from a schema v{version} database "
+                "(altered or damaged; restore a backup or move it aside)"
+            )
 
     # -- connections -------------------------------------------------------------------------------
 
@@ -322,7 +497,12 @@ class Store(_Reads):
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
             return 0
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        try:
+            return int(row[0]) if row else 0
+        except (TypeError, ValueError):
+            raise StorageError(
+                f"{self.path}: schema_version is {str(row[0])[:20]!r}, not a number (altered or damaged database)"
+            ) from None
 
     def migrate(self) -> None:
         """Bring the schema up to date. A current database is only read: a --read-only dashboard or a
@@ -451,6 +631,28 @@ class Store(_Reads):
             "last_ok=COALESCE(excluded.last_ok, symbol_status.last_ok)",
             [(job, symbol, at, int(ok), error, at if ok else None) for symbol, ok, error in outcomes],
         )
+
+    def alert_state(self, rule_key: str, conn: sqlite3.Connection) -> dict[str, Any] | None:
+        cols = list(TABLES["alert_state"]["columns"])
+        row = conn.execute(f"SELECT {', '.join(cols)} FROM alert_state WHERE rule_key=?", (rule_key,)).fetchone()
+        return dict(zip(cols, row, strict=True)) if row else None
+
+    def add_alert_event(self, event: Mapping[str, object], conn: sqlite3.Connection) -> int | None:
+        """Insert one firing; None when this (rule_key, transition) already fired (another process, a restart)."""
+        cols = [c for c in TABLES["alert_events"]["columns"] if c != "id" and c in event]
+        cursor = conn.execute(
+            f"INSERT INTO alert_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (rule_key, transition) DO NOTHING",  # only this conflict: a NOT NULL breach still raises
+            [event[c] for c in cols],
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def record_alert_delivery(self, event_id: int, delivered_to: str, error: str | None, attempts: int) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE alert_events SET delivered_to=?, delivery_error=?, attempts=? WHERE id=?",
+                (delivered_to, error, attempts, event_id),
+            )
 
     def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
         sql = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"

@@ -74,10 +74,13 @@ def test_maker_share_by_hand():
     assert day2["unattributed"]["share"] == pytest.approx(0.10) and day2["unattributed"]["rank"] is None
     assert day2["other"]["share"] == pytest.approx(0.10)
     day8 = {r["maker_id"]: r for r in makers.filter(pl.col("date").dt.day() == 8).iter_rows(named=True)}
-    # Δ7d: 0.50 on day 8 vs 0.20 on day 1; no day 7 so no Δ1d.
+    # Δ7d: 0.50 on day 8 vs 0.20 on day 1. No day 7 is stored: Δ1d compares with day 2, the previous
+    # stored day, and says which day that was (0.50 vs 0.30; rank 2 -> 1).
     assert day8["minimax"]["d_share_7d"] == pytest.approx(0.30)
-    assert day8["minimax"]["d_share_1d"] is None
-    assert day8["minimax"]["rank_change_1d"] is None
+    assert day8["minimax"]["date_1d"].isoformat() == "2026-10-02"
+    assert day8["minimax"]["d_share_1d"] == pytest.approx(0.20)
+    assert day8["minimax"]["rank_change_1d"] == 1
+    assert day2["minimax"]["date_1d"].isoformat() == "2026-10-01"
     assert day8["unattributed"]["share"] == pytest.approx(0.10)  # openrouter/* this time
 
 
@@ -247,3 +250,18 @@ def test_company_whose_makers_are_not_in_the_export_has_unknown_share():
         analytics.market_view(inst, NO_QUOTES, NO_QUOTES.pipe(lambda f: bars("x", [])), FX, "USD"), makers
     ).row(0, named=True)
     assert view["token_share"] is None and view["price"] is None
+
+
+@pytest.mark.parametrize(
+    ("price_day", "month_ago", "close_then"),
+    [
+        ("2026-10-31", "2026-09-30", 300.0),  # clamped to September's last day, not the 28th
+        ("2026-10-30", "2026-09-30", 300.0),  # the same day a month earlier
+        ("2026-10-29", "2026-09-29", 250.0),  # on or before 09-29: the 09-07 close
+    ],
+)
+def test_one_month_move_uses_the_same_day_a_month_earlier_clamped_to_that_months_end(price_day, month_ago, close_then):
+    closes = [*CLOSES, (price_day, 400.0)]
+    view = analytics.market_view(instruments(), NO_QUOTES, bars("0100.HK", closes), FX, "HKD").row(0, named=True)
+    assert view["price_date"] == price_day
+    assert view["move_1m"] == pytest.approx(400.0 / close_then - 1)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from storage import Store
 from tests.conftest import ROOT, loopback_config_text, settle
 from tests.payloads import PRICES, serve_everything
 from widgets.app import TokentapeApp
-from widgets.cards import CompanyCard
+from widgets.cards import CompanyCard, card_subtitle
 from widgets.leaderboard import Leaderboard
 from widgets.messages import PollFinished
 from widgets.peer_moves import PeerMoves
@@ -142,20 +143,73 @@ async def test_remapped_key_works(tmp_path):
     store.close()
 
 
-async def test_filter_and_sort(demo):
+async def test_filter_enter_returns_to_the_table_escape_clears_and_it_matches_slug_name_and_maker(demo):
     config, store = demo
     app = demo_app(config, store)
     async with running(app) as pilot:
-        await pilot.press("slash", "m", "i", "n", "i", "m", "a", "x")
-        await settle(pilot, lambda: app.query_one(Leaderboard).row_count == 1)
-        assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "minimax-m3"
+        board = app.query_one(Leaderboard)
+        await pilot.press("slash", *"minimax", "enter")
+        await settle(pilot, lambda: board.has_focus)  # enter hands the keys back to the table ...
+        assert board.needle == "minimax" and not app.query_one("#filter").display  # ... and keeps the filter
+        assert [board.get_row_at(i)[2].plain for i in range(board.row_count)] == ["minimax-m3"]
+        await pilot.press("escape")  # from the table: clears it
+        await settle(pilot, lambda: board.row_count == 51)
+        await pilot.press("slash", *"20260731", "enter")  # the version date is only in the slug
+        await settle(pilot, lambda: board.row_count == 1)
+        assert board.get_row_at(0)[2].plain == "deepseek-v4-flash 07-31"
+        await pilot.press("slash", "escape")
+        await settle(pilot, lambda: board.row_count == 51)
+        await pilot.press("slash", *"zhipu", "enter")  # the maker's display name; no slug holds it
+        await settle(pilot, lambda: 1 < board.row_count < 51)
+        assert {board.get_row_at(i)[3].plain for i in range(board.row_count)} == {"Zhipu"}
         await pilot.press("escape")
-        await settle(pilot, lambda: app.query_one(Leaderboard).row_count == 51)
-        await pilot.press("s")  # rank -> share
-        await pilot.press("s")  # share -> Δ1d
-        await pilot.press("s")  # Δ1d -> Δ7d
-        await settle(pilot, lambda: app.query_one(Leaderboard).sort == "d7")
-        assert app.query_one(Leaderboard).get_row_at(0)[2].plain == "deepseek-v4.1-flash"  # +15.6pp
+        await settle(pilot, lambda: board.row_count == 51)
+
+
+async def test_every_leaderboard_sort_goes_both_ways_with_an_arrow_in_the_header(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app) as pilot:
+        board = app.query_one(Leaderboard)
+        header = lambda: [str(c.label) for c in board.ordered_columns]  # noqa: E731
+        first = lambda: board.get_row_at(0)[2].plain  # noqa: E731
+        assert "#▲" in header() and first() == "deepseek-v4.1-flash"
+        await pilot.press("s")
+        await settle(pilot, lambda: "#▼" in header())
+        assert board.get_row_at(0)[0].plain == "50"  # the last ranked row first ...
+        assert board.get_row_at(board.row_count - 1)[2].plain == "other"  # ... `other` has no rank: always last
+        await pilot.press("s")
+        await settle(pilot, lambda: "share▼" in header())
+        assert first() == "deepseek-v4.1-flash"  # 29.93%
+        await pilot.press("s")
+        await settle(pilot, lambda: "share▲" in header())
+        shares = [board.get_row_at(i)[5].plain for i in range(3)]
+        assert shares == sorted(shares)  # smallest first
+        await pilot.press("s", "s", "s")  # Δ6d ▼, Δ6d ▲, Δ7d ▼
+        await settle(pilot, lambda: "Δ7d▼" in header())
+        assert first() == "deepseek-v4.1-flash"  # +15.61pp
+
+
+async def test_peer_moves_sort_by_every_column_both_ways(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app) as pilot:
+        moves = app.query_one(PeerMoves)
+        names = lambda: [moves.get_row_at(i)[0].plain for i in range(moves.row_count)]  # noqa: E731
+        assert names()[:3] == ["MiniMax", "Zhipu", "Tencent"]  # the watchlist's order
+        moves.focus()
+        await pilot.press("s")  # name A-Z
+        await settle(pilot, lambda: str(moves.ordered_columns[0].label) == "name▲")
+        assert names()[:3] == ["MiniMax", "Tencent", "Zhipu"]
+        await pilot.press("s")  # name Z-A
+        await settle(pilot, lambda: names()[:3] == ["Zhipu", "Tencent", "MiniMax"])
+        labels = [str(c.label) for c in moves.ordered_columns]
+        moves.sort_by("change_pct")  # as a click on the 1d header does
+        await settle(pilot, lambda: names()[:3] == ["Tencent", "Zhipu", "MiniMax"])  # +1.8%, 0.0%, -1.6%
+        moves.sort_by("change_pct")  # the same header again: reversed
+        await settle(pilot, lambda: names()[:3] == ["MiniMax", "Zhipu", "Tencent"])
+        assert names()[3:] == ["median core", "median peer"]  # medians stay below the companies
+        assert {label.rstrip("▲▼") for label in labels} >= {"name", "price", "1d", "mcap USD", "tokens"}
 
 
 async def test_currency_switch_changes_display_market_cap(demo):
@@ -232,19 +286,54 @@ async def test_live_mode_polls_the_upstreams_into_the_cards(live):
         assert set(polls["job"].to_list()) >= {"quotes", "openrouter_export"}
 
 
-def test_snapshot_160x48(snap_compare, tmp_path):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_snapshot_demo(snap_compare, tmp_path, size):
     config = config_with(tmp_path)
-    assert snap_compare(demo_app(config, open_demo_store(config)), terminal_size=(160, 48), run_before=_wait_for_data)
+    assert snap_compare(demo_app(config, open_demo_store(config)), terminal_size=size, run_before=_wait_for_data)
 
 
-def test_snapshot_80x24(snap_compare, tmp_path):
+def test_snapshot_demo_no_color_80x24(snap_compare, tmp_path, monkeypatch):
+    from widgets import style
+
+    monkeypatch.setenv("NO_COLOR", "1")  # read (and removed) by the app as it is made
     config = config_with(tmp_path)
-    assert snap_compare(demo_app(config, open_demo_store(config)), terminal_size=(80, 24), run_before=_wait_for_data)
+    try:
+        app = demo_app(config, open_demo_store(config))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_wait_for_data)
+    finally:
+        style.set_monochrome(False)
+
+
+def _database_like_a_collectors(config, path):
+    """The demo's real rows in a database of its own, as `tokentape collect` leaves one: no demo marks,
+    polls recorded at fixed times, so a screen over it is the same on every run."""
+    from monitor.demo import populate
+
+    store = Store.open(path)
+    populate(store, config, json.loads((ROOT / "monitor" / "demo_data" / "demo.json").read_text()))
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM meta WHERE key IN ('demo_as_of', 'demo_note')")
+        for job, ago in (("quotes", 40), ("openrouter_export", 3 * 3600)):
+            conn.execute(
+                "INSERT INTO polls (job, started, finished, ok, error, rows) VALUES (?, ?, ?, 1, NULL, 1)",
+                (job, FROZEN - ago, FROZEN - ago),
+            )
+    return store
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_snapshot_database(snap_compare, tmp_path, size, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the status line names the database: the same relative path on every run
+    config = config_with(tmp_path)
+    store = _database_like_a_collectors(config, Path("collected.db"))
+    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN)
+    assert snap_compare(app, terminal_size=size, run_before=_wait_for_data)
 
 
 async def _wait_for_data(pilot) -> None:
     await settle(pilot, lambda: pilot.app.dashboard is not None)
     await pilot.wait_for_scheduled_animations()
+    pilot.app.clear_notifications()  # the panels, not transient toasts (alerts have tests of their own)
     await pilot.pause()
 
 
@@ -306,7 +395,7 @@ async def test_a_failing_data_path_exits_2_with_its_reason(demo):
 
     app = TokentapeApp(config, DataFeed(config, "read-only", broken))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: app.open_error is not None)
+        await settle(pilot, lambda: app.return_code is not None)
     assert app.return_code == 2 and "cannot open database" in str(app.open_error)
 
 
@@ -358,7 +447,7 @@ async def test_first_screen_comes_from_a_second_process_before_the_apps_own_data
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: "297.40" in card_text(app, "0100.HK"), seconds=30)
         assert app.dashboard is None  # the app's own data path has not run yet
-        assert "DEMO · bundled real data" in str(app.query_one("#status").render())
+        assert "DEMO · real data" in str(app.query_one("#status").render())
         release.set()
         await settle(pilot, lambda: app.dashboard is not None)
         assert "297.40" in card_text(app, "0100.HK")
@@ -377,3 +466,164 @@ async def test_a_failing_first_screen_process_leaves_the_apps_own_path_in_charge
         assert child.process.returncode == 1
         assert "HKD —" in card_text(app, "0100.HK")
     store.close()
+
+
+# -- every terminal, every number right (issue 14) ---------------------------------------------------
+
+
+async def test_demo_header_shows_the_datas_moment_and_the_markets_then_not_todays_clock(demo):
+    config, store = demo
+    app = demo_app(config, store)  # the app's clock says 2026-10-09 10:00 HKT, a day later
+    async with running(app):
+        header = str(app.query_one("#header").render())
+        assert "as of Thu 10-08 09:46 HKT" in header  # the demo data's as-of: 2026-10-08 01:46 UTC
+        assert "HK open" in header and "10-09" not in header
+
+
+async def test_demo_lists_only_companies_it_has_prices_for_and_says_which_it_leaves_out(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app):
+        shown = {c.symbol for c in app.query(CompanyCard) if c.display}
+        assert shown == {"0100.HK", "2513.HK", "0700.HK"}
+        moves = app.query_one(PeerMoves)
+        assert [moves.get_row_at(i)[0].plain for i in range(moves.row_count)][:3] == ["MiniMax", "Zhipu", "Tencent"]
+        assert moves.row_count == 5  # and the two group medians
+        note = str(app.query_one("#moves-note").render())
+        assert "not in the demo (no recorded prices)" in note and "Alibaba" in note and "NVIDIA" in note
+
+
+async def test_no_leaderboard_column_is_empty_and_the_day_gap_is_labelled(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app):
+        board = app.query_one(Leaderboard)
+        labels = [str(c.label) for c in board.ordered_columns]
+        assert "Δ6d" in labels  # 2026-10-07 against 10-01, the previous stored day
+        assert "Δ6d vs 10-01" in str(app.query_one("#board-title").render())
+        for column in range(len(labels)):
+            assert any(board.get_row_at(i)[column].plain not in ("—", "") for i in range(board.row_count))
+        minimax = next(i for i in range(board.row_count) if board.get_row_at(i)[2].plain == "minimax-m3")
+        assert board.get_row_at(minimax)[labels.index("Δ6d")].plain != "—"
+
+
+async def test_two_versions_of_one_model_name_are_told_apart(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app):
+        board = app.query_one(Leaderboard)
+        names = [board.get_row_at(i)[2].plain for i in range(board.row_count)]
+        assert "deepseek-v4-flash 07-31" in names and "deepseek-v4-flash 04-23" in names
+        assert len(names) == len(set(names))
+
+
+async def test_share_chart_gaps_one_scale_and_labelled_bases(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app):
+        chart = app.query_one(ShareChart)
+        zhipu = next(s for s in chart.view.series if s.maker == "Zhipu")
+        assert None in zhipu.weekly  # weeks Zhipu is not in the weekly top 9: unknown, not 0%
+        lines = {line.split()[0]: line for line in str(chart.render()).splitlines() if line.strip()}
+        assert "·" in lines["Zhipu"].split()[1]  # drawn as a gap
+        # One scale: DeepSeek's 35.84% day is drawn taller than NVIDIA's 4.71% day.
+        deepseek_daily, nvidia_daily = lines["DeepSeek"].split()[2], lines["NVIDIA"].split()[2]
+        assert deepseek_daily[-1] > nvidia_daily[-1]
+        text = str(chart.render())
+        assert "top 9 models + Others" in text and "top 50 + other" in text
+
+
+async def test_card_numbers_as_a_trader_reads_them(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app):
+        minimax = card_text(app, "0100.HK")
+        assert "Δ7d 0.00pp" in minimax and "-0.00" not in minimax  # -0.00003 shows as 0.00pp
+        assert "30 sessions*" in minimax  # the line is 30 trading sessions, not 30 days
+
+
+async def test_maker_mode_names_its_columns_and_help_shows_keys_as_typed(demo, tmp_path):
+    config, store = demo
+    app = demo_app(config, store, log_file=tmp_path / "tokentape.log")
+    async with running(app) as pilot:
+        await pilot.press("m")
+        board = app.query_one(Leaderboard)
+        await settle(pilot, lambda: board.view.mode == "maker")
+        labels = [str(c.label).rstrip("▲▼") for c in board.ordered_columns]
+        assert "maker" in labels and "author" in labels and labels.count("maker") == 1
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: app.screen.query("#help-text"))
+        text = str(app.screen.query_one("#help-text").render())
+        assert "slash" not in text and "question_mark" not in text
+        assert any(line.split()[:1] == ["/"] for line in text.splitlines())
+        assert any(line.split()[:1] == ["?"] for line in text.splitlines())
+
+
+async def test_a_quote_shows_the_exchanges_time_and_its_delay(tmp_path):
+    config = config_with(tmp_path)
+    store = Store.open(tmp_path / "t.db")
+    store.sync_instruments(config.companies)
+    quote = {"symbol": "0100.HK", "ts": int(FROZEN) - 16 * 60, "price": 310.0, "prev_close": 300.0}
+    store.upsert("quotes", [{**quote, "volume": None, "source": "yahoo"}])
+    app = TokentapeApp(config, DataFeed.for_store(store, config, "read-only"), clock=lambda: FROZEN)
+    async with running(app):
+        subtitle = str(app.query_one("#card-0100_HK", CompanyCard).border_subtitle)
+        assert "09:44 HKT · 16m delay" in subtitle  # Yahoo's quote time, 16 minutes before the clock (10:00)
+    store.close()
+
+
+async def test_under_no_color_a_fall_and_stale_do_not_rely_on_colour(demo, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    config, store = demo
+    app = demo_app(config, store)
+    try:
+        async with running(app):
+            card = app.query_one("#card-0100_HK", CompanyCard)
+            body = card.render()
+            fall = next(span for span in body.spans if body.plain[span.start : span.end].strip() == "-1.63%")
+            assert "bold" in str(fall.style) and "underline" in str(fall.style)
+            subtitle = card_subtitle(card.view)
+            stale = next(s for s in subtitle.spans if subtitle.plain[s.start : s.end] == "STALE")
+            assert "reverse" in str(stale.style)
+    finally:
+        from widgets import style
+
+        style.set_monochrome(False)
+
+
+async def test_at_80x24_the_core_cards_footer_and_header_are_whole(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app, size=(80, 24)) as pilot:
+        await pilot.pause()
+        for symbol, numbers in (
+            ("0100.HK", ("297.40", "-1.63%", "HKD 92.2B", "USD 11.8B", "0.77%")),
+            ("2513.HK", ("2,032.00", "-0.03%", "HKD 894.1B", "USD 114.6B", "10.26%")),
+        ):
+            card = app.query_one(f"#card-{symbol.replace('.', '_')}", CompanyCard)
+            assert card.region.right <= 80 and card.region.bottom <= 23
+            assert all(n in card_text(app, symbol) for n in numbers)
+            assert card.region.width - 4 >= max(len(line) for line in card_text(app, symbol).splitlines())
+        footer = app.screen.query_one("KeyFooter")
+        keys = {str(k.key): k for k in footer.query("FooterKey")}
+        assert keys["question_mark"].region.right <= 80 and keys["q"].region.right <= 80
+        header = str(app.query_one("#header").render())
+        assert len(header) <= 80 and "DEMO" in header and "HKT" in header and "HK open" in header
+
+
+async def test_resizing_keeps_every_panel_filled(demo):
+    config, store = demo
+    app = demo_app(config, store)
+    async with running(app, size=(160, 48)) as pilot:
+        for size in ((80, 24), (160, 48), (100, 30), (220, 60)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot, lambda size=size: app.screen.size == size)
+            await pilot.pause()
+            assert "297.40" in card_text(app, "0100.HK") and "2,032.00" in card_text(app, "2513.HK")
+            board, moves = app.query_one(Leaderboard), app.query_one(PeerMoves)
+            assert board.row_count == 51 and moves.row_count == 5
+            labels = [str(c.label).rstrip("▲▼") for c in board.ordered_columns]
+            assert {"#", "model", "share"} <= set(labels)
+            assert sum(c.get_render_width(board) for c in board.ordered_columns) <= board.size.width
+            assert sum(c.get_render_width(moves) for c in moves.ordered_columns) <= moves.size.width
+            assert "DeepSeek" in str(app.query_one(ShareChart).render())

@@ -88,7 +88,7 @@ async def test_every_job_fills_the_database(upstream, collector, store):
     latest = {r["symbol"]: r for r in store.latest_quotes(list(PRICES)).iter_rows(named=True)}
     assert latest["0100.HK"]["price"] == 330.0 and latest["0100.HK"]["prev_close"] == 320.0
     assert latest["0100.HK"]["source"] == "yahoo"
-    assert store.latest_fx().row(0, named=True)["pair"] == "HKDUSD"
+    assert set(store.latest_fx()["pair"]) == {"HKDUSD", "HKDCNY", "USDCNY"}  # every display currency's rates
     reported = dict(store.conn().execute("SELECT symbol, reported_shares FROM instruments").fetchall())
     assert reported["0700.HK"] == 9_082_721_689  # Tencent's field 69
     statuses = symbol_status(store, "quotes")
@@ -265,7 +265,7 @@ async def test_a_symbol_yahoo_answered_waits_for_its_cadence_one_it_could_not_re
 
 async def test_fx_pairs_are_fetched_and_stored_each_on_its_own(upstream, store, tmp_path):
     text = loopback_config_text(upstream.base_url).replace(
-        'display_currencies = ["USD", "HKD"]', 'display_currencies = ["USD", "HKD", "EUR"]'
+        'display_currencies = ["USD", "HKD", "CNY"]', 'display_currencies = ["USD", "HKD", "EUR"]'
     )
     config = parse_config(text, tmp_path / "c.toml")
     collector = Collector(config, store)

@@ -37,7 +37,7 @@ def tables_of(store: Store) -> set[str]:
 
 def test_new_database_is_wal_with_schema_version(store):
     assert store.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
     assert {
         "instruments",
         "quotes",
@@ -59,7 +59,7 @@ def test_a_v1_database_migrates_to_v2_and_keeps_its_rows(tmp_path, monkeypatch):
     old.close()
     monkeypatch.undo()
     new = Store.open(tmp_path / "t.db")
-    assert new.schema_version() == 2
+    assert new.schema_version() == SCHEMA_VERSION
     assert new.count("fx") == 1 and new.latest_polls().row(0, named=True)["job"] == "fx"
     with new.transaction() as conn:
         new.set_symbol_status("fx", [("HKDUSD=X", True, None)], 3.0, conn)

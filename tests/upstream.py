@@ -6,7 +6,9 @@ the client's timeout, bodies cut off mid-stream, HTML instead of JSON). Also use
 
 from __future__ import annotations
 
+import gzip
 import random
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -22,11 +24,25 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     truncate: bool = False  # announce the full length, send half, close: a cut-off body
+    drip: float = 0.0  # send the body in `pieces`, this many seconds apart: every read is quick, the whole is not
+    pieces: int = 20
 
 
 HTML_ERROR = Reply(
     200, b"<!DOCTYPE html><html><body>Will be right back...</body></html>", {"Content-Type": "text/html"}
 )
+
+
+def gzip_bomb(size: int) -> Reply:
+    """A JSON body that is `size` bytes once decompressed (whitespace: valid JSON, were it read whole)
+    and about a thousandth of that on the wire."""
+    body = gzip.compress(b'{"data": []' + b" " * size + b"}", compresslevel=9)
+    return Reply(200, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+
+
+def padded(body: bytes, size: int) -> bytes:
+    """A JSON body padded with whitespace to `size` bytes: the same data, only larger."""
+    return body + b" " * max(0, size - len(body))
 
 
 def fault_replies() -> list[Reply]:
@@ -123,6 +139,13 @@ class FakeUpstream:
                     if reply.truncate:
                         self.send_header("Connection", "close")
                     self.end_headers()
+                    if reply.drip:
+                        step = -(-len(reply.body) // reply.pieces)
+                        for start in range(0, len(reply.body), step):
+                            self.wfile.write(reply.body[start : start + step])
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                        return
                     self.wfile.write(reply.body[: len(reply.body) // 2] if reply.truncate else reply.body)
                     if reply.truncate:
                         self.close_connection = True
@@ -131,6 +154,11 @@ class FakeUpstream:
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # the default 5 drops bursts of connects (30 symbols at once)
+
+            def handle_error(self, request, client_address) -> None:
+                # A client that gave up (a deadline, a size cap) resets its connection: not a server error.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -29,6 +29,8 @@ from monitor.config import Config
 from monitor.feed import DataFeed
 from monitor.markets import HKT
 from widgets import screen_cache
+from widgets.app_alerts import AlertsMixin
+from widgets.app_drilldown import DrillDownMixin
 from widgets.dashboard import DashboardScreen
 from widgets.first_screen import FirstScreen
 from widgets.help import HelpScreen, render_help
@@ -48,7 +50,7 @@ def cache_file_for(source: str, config_path: Path) -> Path:
     return screen_cache.cache_path(source, config_path)
 
 
-class TokentapeApp(App[None]):
+class TokentapeApp(AlertsMixin, DrillDownMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tokentape"
     ENABLE_COMMAND_PALETTE = True
@@ -79,6 +81,7 @@ class TokentapeApp(App[None]):
         self.currency = config.display_currency
         self.last_export: Path | None = None
         self.animation_level = "none"  # SSH-friendly: nothing moves unless data changed
+        self._init_alerts()
 
     @property
     def mode(self) -> str:
@@ -115,13 +118,16 @@ class TokentapeApp(App[None]):
         try:
             dashboard = self.feed.first_dashboard()
         except Exception as exc:  # e.g. the database vanished: the CLI prints one line and exits 2
-            self.open_error = exc
+            self.open_error = exc  # before the exit: the CLI reads it once run() returns
             self._from_worker(self.exit, None, 2)
             return
+        self._alert_seen = 0 if self.mode == "demo" else self._newest_alert_id()  # the demo's alerts are news
         self.post_message(DashboardReady(dashboard, self._views_for(dashboard)))
         self._from_worker(self._start_updates)
 
     def _start_updates(self) -> None:
+        if self.feed.notice:  # e.g. another process collects into this database: this one only reads
+            self.notify(self.feed.notice, severity="warning", markup=False, timeout=30)
         if self.mode == "live":
             self.feed.start_polling(lambda result: self.post_message(PollFinished(result)))
         elif self.mode == "read-only":
@@ -199,6 +205,8 @@ class TokentapeApp(App[None]):
             log.info("start-up: own dashboard after %.3f s", time.monotonic() - STARTED)
         self.dashboard = message.dashboard
         self.dashboard_screen.views = message.views
+        self._show_alert_note()
+        self._alerts_worker()
         if self.cache_file is not None:
             self._save_screen(message.views)
 
@@ -221,6 +229,10 @@ class TokentapeApp(App[None]):
 
     def action_currency(self) -> None:
         options = self.config.display_currencies
+        if self.mode == "demo":  # only the currencies the bundled FX rate converts to
+            from monitor.demo import DEMO_CURRENCIES
+
+            options = tuple(c for c in options if c in DEMO_CURRENCIES) or options
         index = options.index(self.currency) + 1 if self.currency in options else 0
         self.currency = self.dashboard_screen.currency = options[index % len(options)]
         self.request_reload(())  # recompute only: no table needs re-reading
@@ -238,7 +250,11 @@ class TokentapeApp(App[None]):
         self.dashboard_screen.open_filter()
 
     def action_help(self) -> None:
-        rows = [(str(b.id), key, b.description) for b, key in bound_keys(self.config.keys)]
+        # Keys as the footer shows them: "/" and "?", not "slash" and "question_mark".
+        rows = [
+            (str(b.id), self.get_key_display(dataclasses.replace(b, key=key)), b.description)
+            for b, key in bound_keys(self.config.keys)
+        ]
         attribution = self.dashboard.attribution if self.dashboard else ""
         self.push_screen(HelpScreen(render_help(rows, str(self.log_file or "—"), str(self.config.path), attribution)))
 

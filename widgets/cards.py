@@ -6,42 +6,51 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.containers import HorizontalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from monitor.text import fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, sparkline, truncate
+from widgets import style
+from widgets.style import DIM, move_style
 from widgets.views import CardView
 
-UP, DOWN, DIM = "green", "red", "dim"
+CARD_WIDTH = 40  # a full card; below it the strip shows fewer, wider cards rather than cut one
 
 
-def _signed(value: float | None) -> str:
-    return "" if value is None else (UP if value > 0 else DOWN if value < 0 else "")
+def _change(value: float | None) -> str:
+    """A price change as shown: '+8.00', '-4.94', '0.00' (never '-0.00')."""
+    text = f"{value:+,.2f}" if value is not None else ""
+    return text[1:] if text and float(text.replace(",", "")) == 0 else text
 
 
-def render_card(card: CardView, width: int = 36) -> Text:
-    """The card body as plain Rich Text: upstream names go in as literal text, never as markup."""
+def render_card(card: CardView, width: int = 36, compact: bool = False) -> Text:
+    """The card body as plain Rich Text: upstream names go in as literal text, never as markup.
+    `compact` (narrow terminals): price, market cap and token share only, three lines."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{card.currency} ", style=DIM)
     text.append(fmt_price(card.price), style="bold")
     if card.change is not None:
-        text.append(f"  {card.change:+,.2f} ", style=_signed(card.change))
-        text.append(fmt_pct(card.change_pct), style=_signed(card.change_pct))
+        change, pct = _change(card.change), fmt_pct(card.change_pct)
+        text.append(f"  {change} ", style=move_style(change))
+        text.append(pct, style=move_style(pct))
     text.append("\nmcap ", style=DIM)
     text.append(fmt_big(card.market_cap, card.currency))
     if card.display_currency != card.currency:
         text.append(" · ", style=DIM)
         text.append(fmt_big(card.market_cap_display, card.display_currency))
-    text.append("\nvs IPO ", style=DIM)
-    if card.ipo_price:
-        text.append(f"{fmt_price(card.ipo_price)} ")
-        text.append(fmt_pct(card.move_ipo), style=_signed(card.move_ipo))
-    else:
-        text.append("—")
-    text.append("\n")
-    spark_width = max(8, width - len(card.spark_label) - 2)
-    text.append(sparkline(card.spark, spark_width) or "no price history", style="cyan" if card.spark else DIM)
-    text.append(f"  {card.spark_label}", style=DIM)
+    if not compact:
+        text.append("\nvs IPO ", style=DIM)
+        if card.ipo_price:
+            move_ipo = fmt_pct(card.move_ipo)
+            text.append(f"{fmt_price(card.ipo_price)} ")
+            text.append(move_ipo, style=move_style(move_ipo))
+        else:
+            text.append("—")
+        text.append("\n")
+        spark_width = max(8, width - len(card.spark_label) - 2)
+        text.append(sparkline(card.spark, spark_width) or "no price history", style="cyan" if card.spark else DIM)
+        text.append(f"  {card.spark_label}", style=DIM)
     text.append("\ntokens ", style=DIM)
     if card.token_share is None:
         text.append("— not in OpenRouter top 50" if card.token_date else "—", style=DIM)
@@ -49,8 +58,9 @@ def render_card(card: CardView, width: int = 36) -> Text:
         text.append(fmt_share(card.token_share), style="bold")
         if card.token_rank:
             text.append(f" #{card.token_rank}", style=DIM)
+        d7 = fmt_pp(card.token_share_change_7d)
         text.append(" Δ7d ", style=DIM)
-        text.append(fmt_pp(card.token_share_change_7d), style=_signed(card.token_share_change_7d))
+        text.append(d7, style=move_style(d7))
     return text
 
 
@@ -58,11 +68,13 @@ SOURCE_LABELS = {"demo-reported": "demo", "demo-interpolated": "demo~"}
 
 
 def card_subtitle(card: CardView) -> Text:
-    """Source, as-of and age, short enough that STALE is never cut off (a 40-column card fits ~34)."""
+    """Source, the quote's own time and its delay, short enough that STALE is never cut off (a 40-column
+    card fits ~34)."""
     source = SOURCE_LABELS.get(card.source or "", safe_text(card.source or "no data"))
-    text = Text(truncate(f"{source} · {card.as_of or '—'}", 26), style="dim")
+    text = Text(truncate(f"{source} {card.as_of or '—'}", 27), style="dim")
     if card.stale:
-        text.append(" STALE", style="bold red")
+        text.append(" ")
+        text.append("STALE", style=style.STALE)
     return text
 
 
@@ -71,11 +83,13 @@ class CompanyCard(Static):
 
     DEFAULT_CSS = """
     CompanyCard { width: 40; height: 7; border: round $secondary; padding: 0 1; }
+    CompanyCard.-compact { height: 5; }
     CompanyCard.-core { border: round $accent; }
     CompanyCard.-stale { border: round $error; }
     """
 
     view: reactive[CardView | None] = reactive(None, layout=False, init=False)
+    compact: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, symbol: str, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
@@ -90,4 +104,34 @@ class CompanyCard(Static):
         self.border_subtitle = card_subtitle(card)
         self.set_class(card.group == "core", "-core")
         self.set_class(card.stale, "-stale")
-        self.update(render_card(card))
+        self._paint()
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+        self._paint()
+
+    def on_resize(self) -> None:
+        self._paint()
+
+    def _paint(self) -> None:
+        if self.view is not None:
+            self.update(render_card(self.view, max(20, self.content_size.width or 36), self.compact))
+
+
+class CardStrip(HorizontalScroll):
+    """The cards in a row (wide terminals: as many whole cards as fit, each at least 40 columns, the rest
+    a scroll away) or in a two-column grid of compact cards (class -grid, narrow terminals)."""
+
+    def on_resize(self) -> None:
+        self.fit_cards()
+
+    def fit_cards(self) -> None:
+        cards = [c for c in self.query(CompanyCard) if c.display]
+        if self.has_class("-grid") or not cards:
+            for card in cards:
+                card.styles.width = None
+            return
+        room = self.content_size.width
+        per_row = max(1, min(len(cards), room // CARD_WIDTH))
+        for card in cards:
+            card.styles.width = max(CARD_WIDTH, room // per_row)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -19,14 +19,43 @@ from textual.widgets import Footer, Input, Static
 
 from monitor.config import Config
 from monitor.markets import HKT, market_state
-from widgets.cards import CompanyCard
-from widgets.leaderboard import SORTS, Leaderboard
+from monitor.text import truncate
+from widgets import style
+from widgets.cards import CardStrip, CompanyCard
+from widgets.leaderboard import Leaderboard
 from widgets.peer_moves import PeerMoves
 from widgets.share_chart import ShareChart
 from widgets.status import HeaderView, MarketHeader, StatusLine
 from widgets.views import ScreenViews
 
-NARROW = 120  # below this many columns the layout stacks and the leaderboard goes compact
+NARROW = 120  # below this many columns the layout stacks and the cards go two to a row, compact
+PINNED_KEYS = ("help", "quit")  # on a narrow footer these come first, so they are never cut off
+
+
+class KeyFooter(Footer):
+    """The footer; below NARROW columns compact, with `?` help and `q` quit first."""
+
+    narrow: reactive[bool] = reactive(False, recompose=True)
+
+    def watch_narrow(self, narrow: bool) -> None:
+        self.compact = narrow
+        self.show_command_palette = not narrow  # ctrl+p still opens it; the `?` screen says so
+
+    def compose(self) -> ComposeResult:
+        widgets = list(super().compose())
+        if self.narrow:
+            pinned = {b.action for b in self.app.BINDINGS if getattr(b, "id", None) in PINNED_KEYS}  # type: ignore[union-attr]
+            first = [w for w in widgets if getattr(w, "action", None) in pinned]
+            widgets = first + [w for w in widgets if w not in first]
+            # Keys that would run past the right edge are left to the `?` screen, never cut in half.
+            room, kept = self.app.size.width, []
+            for widget in widgets:
+                need = len(getattr(widget, "key_display", "")) + len(getattr(widget, "description", "")) + 2
+                if need <= room:
+                    kept.append(widget)
+                    room -= need
+            widgets = kept
+        yield from widgets
 
 
 def card_id(symbol: str) -> str:
@@ -50,7 +79,7 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield MarketHeader(id="header")
         with VerticalScroll(id="body"):
-            with HorizontalScroll(id="cards"):
+            with CardStrip(id="cards"):
                 for company in self.config.companies:
                     if company.group != "index":
                         card = CompanyCard(company.symbol, id=card_id(company.symbol))
@@ -67,20 +96,38 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="moves-pane"):
                 yield Static("", id="moves-title", classes="pane-title")
                 yield PeerMoves(id="moves")
+                yield Static("", id="moves-note", classes="pane-note")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
+        style.set_monochrome(self.app.no_color)
         self.query_one("#filter", Input).display = False
-        self.watch(self.query_one(Leaderboard), "sort", self._show_board_title, init=False)
+        board, moves = self.query_one(Leaderboard), self.query_one(PeerMoves)
+        for attribute in ("sort", "descending", "needle"):
+            self.watch(board, attribute, self._show_board_title, init=False)
+        for attribute in ("sort", "descending"):
+            self.watch(moves, attribute, self._show_moves_title, init=False)
         self._panels_ready = True
         self.watch_views(self.views)
         self.set_interval(1.0, self.tick_clock)
+        # `enter` on a focused card opens the company screen (widgets/company.py); focus starts on the first.
+        for card in self._cards.values():
+            card.can_focus = True
+        if self._cards:
+            next(iter(self._cards.values())).focus()
 
     def on_resize(self) -> None:
         narrow = self.size.width < NARROW
         self.set_class(narrow, "-narrow")
-        self.query_one(Leaderboard).compact = narrow
+        strip = self.query_one(CardStrip)
+        strip.set_class(narrow, "-grid")
+        for card in self._cards.values():
+            card.compact = narrow
+        strip.fit_cards()
+        self.query_one(KeyFooter).narrow = narrow
+        self._show_board_title()
+        self._show_moves_title()
 
     # -- what is on screen ---------------------------------------------------------------------------
 
@@ -90,16 +137,21 @@ class DashboardScreen(Screen[None]):
         if views is None:
             self.tick_clock()
             return
+        shown = {card.symbol for card in views.cards}
+        for symbol, widget in self._cards.items():
+            widget.display = symbol in shown  # e.g. the demo lists only companies it has prices for
         for card in views.cards:
             widget = self._cards.get(card.symbol)
             if widget is not None:
                 widget.view = card
+        self.query_one(CardStrip).fit_cards()
         self._show_board()
         self.query_one(ShareChart).view = views.chart
-        self.query_one("#moves-title", Static).update(
-            f"Peer moves · market cap in {views.moves.display_currency} · prices: Yahoo (Tencent fallback)"
-        )
         self.query_one(PeerMoves).view = views.moves
+        note = self.query_one("#moves-note", Static)
+        note.display = bool(views.moves.note)
+        note.update(views.moves.note)
+        self._show_moves_title()
         self.query_one(StatusLine).view = views.status
         self.tick_clock()
 
@@ -117,22 +169,38 @@ class DashboardScreen(Screen[None]):
             self._show_board_title()
 
     def _show_board_title(self) -> None:
-        if self.views is not None:
+        if self.views is not None and self._panels_ready:
+            board = self.query_one(Leaderboard)
             caption = self.views.boards[self.board_mode].caption
-            self.query_one("#board-title", Static).update(
-                f"Tokens by {self.board_mode} · sort {self.query_one(Leaderboard).sort} · {caption}"
+            needle = f" · filter “{board.needle}” (esc clears)" if board.needle else ""
+            title = f"Tokens by {self.board_mode} · sort {board.sort_label}{needle} · {caption}"
+            widget = self.query_one("#board-title", Static)
+            widget.update(truncate(title, max(20, widget.size.width or self.size.width)))
+
+    def _show_moves_title(self) -> None:
+        if self.views is not None and self._panels_ready:
+            moves = self.query_one(PeerMoves)
+            title = (
+                f"Peer moves · sort {moves.sort_label} · market cap in {self.views.moves.display_currency}"
+                " · prices: Yahoo (Tencent fallback), as of the exchange's quote time"
             )
+            widget = self.query_one("#moves-title", Static)
+            widget.update(truncate(title, max(20, widget.size.width or self.size.width)))
 
     def tick_clock(self) -> None:
-        at = datetime.fromtimestamp(self.clock(), UTC)
-        markets = tuple((m, market_state(self.config.markets[m], at).state) for m in self._watched_markets)
         views = self.views
+        # The demo's data describes one moment: its clock and market states are those of that moment.
+        fixed = views.clock_at if views is not None else None
+        at = datetime.fromtimestamp(fixed if fixed is not None else self.clock(), UTC)
+        markets = tuple((m, market_state(self.config.markets[m], at).state) for m in self._watched_markets)
+        local = at.astimezone(HKT)
         self.query_one(MarketHeader).view = HeaderView(
-            clock=at.astimezone(HKT).strftime("%a %m-%d %H:%M:%S HKT"),
+            clock=f"as of {local:%a %m-%d %H:%M} HKT" if fixed is not None else f"{local:%a %m-%d %H:%M:%S} HKT",
             markets=markets,
             data=views.data_age if views else "loading…",
             currency=self.currency,
             demo=bool(views and views.demo),
+            mode=str(getattr(self.app, "mode", "live")),
         )
 
     # -- panel actions (bound on the app, so one keymap covers every screen) --------------------------
@@ -141,8 +209,9 @@ class DashboardScreen(Screen[None]):
         self.board_mode = "maker" if self.board_mode == "model" else "model"
 
     def next_sort(self) -> None:
-        board = self.query_one(Leaderboard)
-        board.sort = SORTS[(SORTS.index(board.sort) + 1) % len(SORTS)]
+        """Sort the focused table (peer moves or the leaderboard) by its next column or direction."""
+        moves = self.query_one(PeerMoves)
+        (moves if moves.has_focus else self.query_one(Leaderboard)).next_sort()
 
     def next_panel(self) -> None:
         panels = [self.query_one("#cards"), self.query_one(Leaderboard), self.query_one(PeerMoves)]
@@ -160,10 +229,19 @@ class DashboardScreen(Screen[None]):
         if event.input.id == "filter":
             self.query_one(Leaderboard).needle = event.value
 
-    def on_key(self, event: Key) -> None:
-        box = self.query_one("#filter", Input)
-        if event.key == "escape" and box.display:
-            box.value = ""
-            box.display = False
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """`enter` keeps the filter, hides the box and hands the keys back to the table."""
+        if event.input.id == "filter":
+            event.input.display = False
             self.query_one(Leaderboard).focus()
+            event.stop()
+
+    def on_key(self, event: Key) -> None:
+        """`escape` clears the filter, from the box or from the filtered table."""
+        box, board = self.query_one("#filter", Input), self.query_one(Leaderboard)
+        if event.key == "escape" and (box.display or (board.needle and board.has_focus)):
+            box.value = ""
+            board.needle = ""
+            box.display = False
+            board.focus()
             event.stop()

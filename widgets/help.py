@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from monitor.text import safe_text
+
 
 def render_help(bindings: list[tuple[str, str, str]], log_file: str, config_file: str, attribution: str) -> Text:
     text = Text()
@@ -21,7 +23,7 @@ def render_help(bindings: list[tuple[str, str, str]], log_file: str, config_file
         text.append(f"[keys] {binding_id}\n", style="dim")
     text.append("\nRemap any key in the [keys] table of your config, by id.\n", style="dim")
     text.append(f"\nconfig  {config_file}\nlog     {log_file}\n\n")
-    text.append(attribution, style="dim")
+    text.append(safe_text(attribution), style="dim")  # upstream text: escapes shown, never sent to the terminal
     text.append("\n\nesc closes this screen", style="dim")
     return text
 

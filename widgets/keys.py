@@ -15,6 +15,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("s", "sort", "Sort", id="sort", tooltip="Sort the leaderboard by rank, share, Δ1d or Δ7d"),
     Binding("tab", "next_panel", "Next panel", id="next_panel", tooltip="Move to the next panel"),
     Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the leaderboard by model or maker"),
+    Binding("a", "alerts", "Alerts", id="alerts", tooltip="Today's alerts, newest first (rules: [[alert]] in config)"),
+    Binding("enter", "open", "Open", id="open", show=False, tooltip="Open the focused company card on its own screen"),
     Binding("question_mark", "help", "Help", id="help", tooltip="Keys, config and log file"),
     Binding("q", "quit", "Quit", id="quit", tooltip="Quit tokentape"),
 ]

@@ -1,4 +1,5 @@
-"""Token leaderboard: by model or by maker, sortable, filterable. Renders a BoardView; never fetches."""
+"""Token leaderboard: by model or by maker, sortable both ways by any column, filterable. Renders a
+BoardView; never fetches. Columns are kept by importance as the terminal narrows, never cut."""
 
 from __future__ import annotations
 
@@ -7,79 +8,110 @@ from typing import Any
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from monitor.text import fmt_big, fmt_pp, fmt_share, safe_text, sparkline, truncate
+from widgets import style
+from widgets.columns import Column, fit_columns
+from widgets.style import DIM, move
 from widgets.views import BoardRow, BoardView
 
-SORTS = ("rank", "share", "d1", "d7")
+# Display order; priority 0 is kept first, the highest number is dropped first as the terminal narrows.
 COLUMNS = (
-    ("#", 3),
-    ("±", 3),
-    ("model", 24),
-    ("maker", 10),
-    ("tokens", 7),
-    ("share", 6),
-    ("Δ1d", 8),
-    ("Δ7d", 8),
-    ("trend", 8),
+    Column("#", 3, 1),
+    Column("±", 3, 8),
+    Column("model", 20, 0, grow=10),
+    Column("maker", 10, 5),
+    Column("tokens", 7, 6),
+    Column("share", 6, 2),
+    Column("Δ1d", 8, 3),
+    Column("Δ7d", 8, 4),
+    Column("trend", 8, 7),
 )
-# Below 120 columns: no rank-change or trend column, a narrower name.
-COMPACT = (("#", 3), ("model", 20), ("maker", 9), ("tokens", 7), ("share", 6), ("Δ1d", 8), ("Δ7d", 8))
-
-
-def _delta(value: float | None) -> Text:
-    style = "" if value is None else "green" if value > 0 else "red" if value < 0 else ""
-    return Text(fmt_pp(value), style=style, justify="right")
+# Column -> the BoardRow field it sorts by.
+SORT_FIELDS = {
+    "#": "rank",
+    "model": "name",
+    "maker": "maker",
+    "tokens": "tokens",
+    "share": "share",
+    "Δ1d": "d1",
+    "Δ7d": "d7",
+}
+ASCENDING_FIRST = {"rank", "name", "maker"}  # the natural direction of these; numbers go largest first
+# The `s` key's cycle: each sort in its natural direction, then reversed.
+SORTS = (
+    ("rank", False),
+    ("rank", True),
+    ("share", True),
+    ("share", False),
+    ("d1", True),
+    ("d1", False),
+    ("d7", True),
+    ("d7", False),
+)
 
 
 def _rank_change(value: int | None) -> Text:
     if not value:
         return Text("")
-    return Text(f"{'▲' if value > 0 else '▼'}{abs(value)}", style="green" if value > 0 else "red")
+    return Text(f"{'▲' if value > 0 else '▼'}{abs(value)}", style=style.UP if value > 0 else style.DOWN)
 
 
-def sort_rows(rows: tuple[BoardRow, ...], sort: str) -> list[BoardRow]:
-    if sort == "rank":
-        return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0))
-    field = {"share": "share", "d1": "d1", "d7": "d7"}[sort]
-    return sorted(rows, key=lambda r: (getattr(r, field) is None, -(getattr(r, field) or 0.0)))
+def sort_rows(rows: tuple[BoardRow, ...], sort: str, descending: bool | None = None) -> list[BoardRow]:
+    """Rows by `sort` (a BoardRow field); rows without a value always last, whichever the direction."""
+    if descending is None:
+        descending = sort not in ASCENDING_FIRST
+    present = [r for r in rows if getattr(r, sort) is not None]
+    missing = [r for r in rows if getattr(r, sort) is None]
+
+    def key(r: BoardRow) -> object:
+        value = getattr(r, sort)
+        return value.lower() if isinstance(value, str) else value
+
+    return sorted(present, key=key, reverse=descending) + missing
 
 
-def visible_rows(view: BoardView, sort: str, needle: str) -> list[BoardRow]:
+def matches(row: BoardRow, needle: str) -> bool:
+    """The filter matches the slug (the row's key), the display name and the maker."""
+    return any(needle in text.lower() for text in (row.key, row.name, row.maker))
+
+
+def visible_rows(view: BoardView, sort: str, needle: str, descending: bool | None = None) -> list[BoardRow]:
     needle = needle.lower().strip()
-    rows = sort_rows(view.rows, sort)
+    rows = sort_rows(view.rows, sort, descending)
     if needle:
-        rows = [r for r in rows if needle in r.name.lower() or needle in r.maker.lower()]
+        rows = [r for r in rows if matches(r, needle)]
     return rows
 
 
+def _name(row: BoardRow, width: int) -> Text:
+    """The name cut to fit, keeping the tag that tells two rows of one name apart."""
+    if not row.tag:
+        return Text(truncate(safe_text(row.name), width))
+    text = Text(truncate(safe_text(row.name), max(4, width - len(row.tag) - 1)) + " ")
+    text.append(row.tag, style=DIM)
+    return text
+
+
 class Leaderboard(DataTable[Text]):
-    """The board redraws once per distinct (view, sort, filter, compact): setting any of them to the value it
-    already has does nothing."""
+    """The board redraws once per distinct (view, sort, direction, filter, columns): setting any of them to
+    the value it already has does nothing."""
 
     DEFAULT_CSS = "Leaderboard { height: 1fr; }"
 
     view: reactive[BoardView | None] = reactive(None, init=False)
     sort: reactive[str] = reactive("rank", init=False)
+    descending: reactive[bool] = reactive(False, init=False)
     needle: reactive[str] = reactive("", init=False)
-    compact: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._shown: tuple[object, ...] | None = None
+        self._layout: tuple[tuple[str, int], ...] = ()
         self.renders = 0
 
-    def on_mount(self) -> None:
-        self._add_columns()
-
-    def _add_columns(self) -> None:
-        for label, width in COMPACT if self.compact else COLUMNS:
-            self.add_column(label, width=width, key=label)
-
-    def watch_compact(self) -> None:
-        self.clear(columns=True)
-        self._add_columns()
-        self._shown = None
+    def on_resize(self) -> None:
         self._redraw()
 
     def watch_view(self) -> None:
@@ -88,36 +120,70 @@ class Leaderboard(DataTable[Text]):
     def watch_sort(self) -> None:
         self._redraw()
 
+    def watch_descending(self) -> None:
+        self._redraw()
+
     def watch_needle(self) -> None:
         self._redraw()
 
+    def sort_by(self, sort: str, descending: bool | None = None) -> None:
+        """Sort by a BoardRow field; the same field again reverses the direction."""
+        if descending is None:
+            descending = (not self.descending) if sort == self.sort else sort not in ASCENDING_FIRST
+        self.sort, self.descending = sort, descending
+
+    def next_sort(self) -> None:
+        """The `s` key: rank ▲▼, share ▼▲, Δ1d ▼▲, Δ7d ▼▲, round again."""
+        current = (self.sort, self.descending)
+        self.sort_by(*SORTS[(SORTS.index(current) + 1) % len(SORTS)] if current in SORTS else SORTS[0])
+
+    @property
+    def sort_label(self) -> str:
+        column = next((label for label, field in SORT_FIELDS.items() if field == self.sort), self.sort)
+        return f"{column}{'▼' if self.descending else '▲'}"
+
+    def _fit(self) -> tuple[tuple[str, int], ...]:
+        width = self.outer_size.width or 80
+        return fit_columns(COLUMNS, max(20, width - 2))  # 2: room for the vertical scrollbar
+
     def _redraw(self) -> None:
         view = self.view
-        key = (view, self.sort, self.needle, self.compact)
+        layout = self._fit()
+        key = (view, self.sort, self.descending, self.needle, layout)
         if view is None or key == self._shown:
             return
         self._shown = key
         self.renders += 1
-        columns = dict(COMPACT if self.compact else COLUMNS)
-        self.columns[self.ordered_columns[list(columns).index("model")].key].label = Text(view.mode)
+        columns = dict(layout)
+        labels = {"model": view.mode, "maker": "author" if view.mode == "maker" else "maker", "Δ1d": view.d1_label}
+        arrow = "▼" if self.descending else "▲"
+        if layout != self._layout:
+            self.clear(columns=True)
+            for label, width in layout:
+                self.add_column(label, width=width, key=label)
+            self._layout = layout
+        for label in columns:
+            text = labels.get(label, label)
+            if SORT_FIELDS.get(label) == self.sort:
+                text += arrow
+            self.columns[ColumnKey(label)].label = Text(text)
         self.clear()
-        for row in visible_rows(view, self.sort, self.needle):
+        for row in visible_rows(view, self.sort, self.needle, self.descending):
             cells = {
                 "#": Text(str(row.rank) if row.rank else "—", justify="right"),
                 "±": _rank_change(row.rank_change),
-                "model": Text(truncate(safe_text(row.name), columns["model"])),
-                "maker": Text(truncate(safe_text(row.maker), columns["maker"])),
+                "model": _name(row, columns.get("model", 20)),
+                "maker": Text(truncate(safe_text(row.maker), columns.get("maker", 10))),
                 "tokens": Text(fmt_big(row.tokens), justify="right"),
                 "share": Text(fmt_share(row.share), justify="right"),
-                "Δ1d": _delta(row.d1),
-                "Δ7d": _delta(row.d7),
+                "Δ1d": move(fmt_pp(row.d1)),
+                "Δ7d": move(fmt_pp(row.d7)),
                 "trend": Text(sparkline(row.trend, columns.get("trend", 0)), style="cyan"),
             }
             self.add_row(*(cells[label] for label in columns), key=row.key)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        """Clicking a column header sorts by it (rank, share, Δ1d, Δ7d)."""
-        by_label = {"#": "rank", "share": "share", "Δ1d": "d1", "Δ7d": "d7"}
-        sort = by_label.get(str(event.label))
+        """Clicking a column header sorts by it; clicking it again reverses the order."""
+        sort = SORT_FIELDS.get(str(event.column_key.value))
         if sort:
-            self.sort = sort
+            self.sort_by(sort)

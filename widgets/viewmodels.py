@@ -7,7 +7,8 @@ import this module before polars has loaded. `now` is passed in.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.config import Config
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 DATE_SUFFIX = re.compile(r"-(19|20)\d{6}(?=$|:)")
 STALE_ANY_SECONDS = 4 * 86400  # a price older than a long weekend is stale whatever the calendar says
+ZONE_LABELS = {"HK": "HKT", "US": "ET"}
+DELAY_SECONDS = 3600  # a quote younger than this is read as "delayed by", an older one as "old"
 
 
 def short_model(slug: str) -> str:
@@ -44,6 +47,25 @@ def coarse_age(seconds: float | None) -> str:
     if seconds is None:
         return "never"
     return "just now" if seconds < 60 else fmt_age(seconds)
+
+
+def version_tag(slug: str) -> str:
+    """The date in a dated permaslug, as MM-DD (`…-flash-20260731` -> `07-31`); "" when it has none."""
+    found = DATE_SUFFIX.search(slug)
+    return f"{found.group()[5:7]}-{found.group()[7:9]}" if found else ""
+
+
+def quote_time(ts: float, market: str, ref: float) -> tuple[str, str]:
+    """(the exchange's own time of a quote, how old it is): ("14:04 HKT", "16m delay") on the day
+    itself and within the hour, else ("10-07 16:08 HKT", "17h old")."""
+    zone = MARKET_ZONES.get(market, HKT)
+    at, today = datetime.fromtimestamp(ts, zone), datetime.fromtimestamp(ref, zone)
+    label = ZONE_LABELS.get(market, zone.key)
+    when = at.strftime("%H:%M") if at.date() == today.date() else at.strftime("%m-%d %H:%M")
+    age = ref - ts
+    if age < DELAY_SECONDS:
+        return f"{when} {label}", f"{coarse_age(age).replace('just now', '<1m')} delay"
+    return f"{when} {label}", f"{coarse_age(age)} old"
 
 
 def _close_ts(day: str, market: str) -> float:
@@ -60,9 +82,11 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
             continue
         if r["price_time"] is not None:
             ts = r["price_time"]
-            as_of = datetime.fromtimestamp(ts, MARKET_ZONES.get(r["market"], HKT)).strftime("%m-%d %H:%M")
+            when, how_old = quote_time(ts, r["market"], ref)
+            as_of: str | None = f"{when} · {how_old}"
         elif r["price_date"]:
-            ts, as_of = _close_ts(r["price_date"], r["market"]), r["price_date"][5:] + " close"
+            ts = _close_ts(r["price_date"], r["market"])
+            as_of = f"{r['price_date'][5:]} close · {coarse_age(ref - ts)}"
         else:
             ts, as_of = None, None
         age = ref - ts if ts is not None else None
@@ -72,9 +96,11 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
             or (age > config.ui.stale_quote_seconds and market_state(config.markets[r["market"]], at).is_open)
         )
         intraday = dash.intraday.get(r["symbol"])
-        spark, label = (tuple(intraday), "today") if intraday else (tuple(r["closes"] or ()), "30d")
+        closes = tuple(r["closes"] or ())
+        # Daily closes are sessions, not calendar days: say how many the line holds.
+        spark, label = (tuple(intraday), "today") if intraday else (closes, f"{len(closes)} sessions")
         if dash.is_demo and not intraday:
-            label = "30d*"
+            label += "*"
         cards.append(
             CardView(
                 symbol=r["symbol"],
@@ -96,7 +122,7 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
                 token_rank=r["token_rank"],
                 token_date=r["token_date"],
                 source=r["source"],
-                as_of=f"{as_of} · {coarse_age(age)}" if as_of else None,
+                as_of=as_of,
                 stale=stale,
             )
         )
@@ -115,9 +141,13 @@ def token_age(dash: Dashboard, now: float) -> float | None:
 def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardView:
     frame = dash.models if mode == "model" else dash.makers
     rows = []
+    names = Counter(short_model(slug) for slug in frame["model_permaslug"]) if mode == "model" else Counter()
     for r in frame.iter_rows(named=True):
+        tag = ""
         if mode == "model":
             key, name, maker = r["model_permaslug"], short_model(r["model_permaslug"]), r["maker"]
+            if names[name] > 1:  # two versions under one name: the version date tells them apart
+                tag = version_tag(key) or "undated"
         else:
             key, name, maker = r["maker_id"], r["maker"], r["maker_id"]
         rows.append(
@@ -126,6 +156,7 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
                 rank=r["rank"],
                 rank_change=r["rank_change_1d"],
                 name=name,
+                tag=tag,
                 maker=maker,
                 tokens=r["total_tokens"],
                 share=r["share"],
@@ -134,11 +165,19 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
                 trend=tuple(r["trend"] or ()),
             )
         )
-    day = frame["date"].max().isoformat() if not frame.is_empty() else None
+    latest = frame["date"].max() if not frame.is_empty() else None
     age = token_age(dash, now)
     stale = age is not None and age > config.ui.stale_tokens_hours * 3600
-    caption = f"OpenRouter export · UTC day {day or '—'} · {coarse_age(age)} old{' STALE' if stale else ''}"
-    return BoardView(mode=mode, rows=tuple(rows), caption=caption)
+    caption = f"OpenRouter · UTC day {latest.isoformat() if latest else '—'} · {coarse_age(age)} old"
+    d1_label = "Δ1d"
+    before = frame["date_1d"].max() if not frame.is_empty() else None
+    if isinstance(latest, date) and isinstance(before, date) and (latest - before).days > 1:
+        # Days are missing: Δ compares with the previous stored day, and its header says how far back that is.
+        d1_label = f"Δ{(latest - before).days}d"
+        caption += f" · {d1_label} vs {before.isoformat()[5:]} ({(latest - before).days - 1} days not stored)"
+    elif latest is not None and before is None:
+        caption += " · no earlier day stored"
+    return BoardView(mode=mode, rows=tuple(rows), caption=caption + (" · STALE" if stale else ""), d1_label=d1_label)
 
 
 def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
@@ -153,7 +192,10 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
     for day, maker_id, share in dash.maker_history.select("date", "maker_id", "share").iter_rows():
         daily.setdefault(maker_id, {})[day] = share
     weeks = sorted({w for by_week in weekly.values() for w in by_week})
-    days = sorted({d for by_day in daily.values() for d in by_day})
+    if weeks:  # every week from the first to the last: a week nobody has data for is a gap too
+        weeks = [weeks[0] + timedelta(weeks=n) for n in range((weeks[-1] - weeks[0]).days // 7 + 1)]
+    stored = sorted({d for by_day in daily.values() for d in by_day})
+    days = [stored[0] + timedelta(days=n) for n in range((stored[-1] - stored[0]).days + 1)] if stored else []
     series = []
     for row in latest:
         maker_id = row["maker_id"]
@@ -161,8 +203,8 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
         series.append(
             ChartSeries(
                 maker={OTHER: "other", UNATTRIBUTED: "unattributed"}.get(maker_id, row["maker"]),
-                weekly=tuple(by_week.get(w, 0.0) for w in weeks),
-                daily=tuple(by_day[d] for d in days if d in by_day),
+                weekly=tuple(by_week.get(w) for w in weeks),  # a missing week is a gap, not a zero
+                daily=tuple(by_day.get(d) for d in days),
                 latest=row["share"],
                 d7=row["d_share_7d"],
             )
@@ -170,7 +212,18 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
     return ChartView(series=tuple(series), weeks=tuple(w.isoformat() for w in weeks))  # type: ignore[attr-defined]
 
 
-def moves_view(dash: Dashboard) -> MovesView:
+def _moves_as_of(r: dict[str, object], ref: float) -> str:
+    """The quote's own time, short: "14:04" on the reference day, else "08-03"."""
+    ts, day = r["price_time"], r["price_date"]
+    if isinstance(ts, int):
+        at = datetime.fromtimestamp(ts, MARKET_ZONES.get(str(r["market"]), HKT))
+        today = datetime.fromtimestamp(ref, MARKET_ZONES.get(str(r["market"]), HKT)).date()
+        return at.strftime("%H:%M") if at.date() == today else at.strftime("%m-%d")
+    return str(day)[5:] if isinstance(day, str) else ""
+
+
+def moves_view(dash: Dashboard, now: float) -> MovesView:
+    ref = dash.reference_now(now)
     rows = [
         MovesRow(
             symbol=r["symbol"],
@@ -184,6 +237,7 @@ def moves_view(dash: Dashboard) -> MovesView:
             move_ipo=r["move_ipo"],
             market_cap_display=r["market_cap_display"],
             token_share=r["token_share"],
+            as_of=_moves_as_of(r, ref),
         )
         for r in dash.companies.iter_rows(named=True)
     ]
@@ -203,9 +257,11 @@ def moves_view(dash: Dashboard) -> MovesView:
                 move_ipo=m["move_ipo"],
                 market_cap_display=None,
                 token_share=None,
+                as_of="",
             )
         )
-    return MovesView(rows=tuple(rows), display_currency=dash.display_currency)
+    left_out = f"not in the demo (no recorded prices): {', '.join(dash.left_out)}" if dash.left_out else ""
+    return MovesView(rows=tuple(rows), display_currency=dash.display_currency, note=left_out)
 
 
 def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, float | None], db_path: str) -> StatusView:
@@ -223,10 +279,7 @@ def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, flo
         )
     if mode == "demo":
         as_of = datetime.fromtimestamp(dash.demo_as_of or now, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        note = (
-            f"DEMO · bundled real data as of {as_of}, no network · * price days between reported closes are "
-            f"interpolated"
-        )
+        note = f"DEMO · real data as of {as_of} · offline · * interpolated price days"
     elif mode == "read-only":
         note = f"read-only · {db_path} · refreshed when tokentape collect writes"
     elif jobs and not any(j.ok for j in jobs) and dash.companies["price"].null_count() == dash.companies.height:
@@ -250,10 +303,11 @@ def screen_views(
         cards=tuple(card_views(dash, config, now)),
         boards={m: board_view(dash, m, config, now) for m in ("model", "maker")},
         chart=chart_view(dash),
-        moves=moves_view(dash),
+        moves=moves_view(dash, now),
         status=status_view(dash, mode, now, next_runs, db_path),
         data_age=data_age(dash, now),
         currency=dash.display_currency,
         demo=dash.is_demo,
         made_at=now,
+        clock_at=dash.demo_as_of,
     )

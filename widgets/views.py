@@ -21,13 +21,13 @@ class CardView:
     ipo_price: float | None
     move_ipo: float | None
     spark: tuple[float, ...]
-    spark_label: str
+    spark_label: str  # "today" (intraday) or "30 sessions" (daily closes; "*" when some are interpolated)
     token_share: float | None
     token_share_change_7d: float | None
     token_rank: int | None
     token_date: str | None
     source: str | None
-    as_of: str | None  # e.g. "08-03 close · 66d"
+    as_of: str | None  # the exchange's own time: "quote 14:04 HKT · 16m delay" or "08-03 close · 66d ago"
     stale: bool
 
 
@@ -37,6 +37,7 @@ class BoardRow:
     rank: int | None
     rank_change: int | None
     name: str
+    tag: str  # what tells two rows of the same name apart: the version date ("07-31"), else ""
     maker: str
     tokens: int | None
     share: float | None
@@ -50,13 +51,14 @@ class BoardView:
     mode: str  # "model" or "maker"
     rows: tuple[BoardRow, ...]
     caption: str
+    d1_label: str  # "Δ1d", or "Δ6d" when the previous stored day is 6 days earlier (days missing)
 
 
 @dataclass(frozen=True)
 class ChartSeries:
     maker: str
-    weekly: tuple[float, ...]
-    daily: tuple[float, ...]
+    weekly: tuple[float | None, ...]  # None: a week with no data (a gap, not a zero)
+    daily: tuple[float | None, ...]  # every UTC day from the first to the last stored; None: not stored
     latest: float | None
     d7: float | None
 
@@ -80,12 +82,14 @@ class MovesRow:
     move_ipo: float | None
     market_cap_display: float | None
     token_share: float | None
+    as_of: str  # the quote's own time ("14:04" today, else "08-03"), "" without a price
 
 
 @dataclass(frozen=True)
 class MovesView:
     rows: tuple[MovesRow, ...]
     display_currency: str
+    note: str = ""  # e.g. the companies the demo leaves out, and why
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,4 @@ class ScreenViews:
     currency: str
     demo: bool
     made_at: float
+    clock_at: float | None = None  # the moment the data describes, when that is not now (the demo's as-of)

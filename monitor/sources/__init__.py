@@ -6,11 +6,13 @@ fetchers. Nothing here imports textual.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import ssl
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cache
@@ -30,6 +32,14 @@ Row = dict[str, Value]
 CLIENT_REFUSED = frozenset({401, 403, 407, 408})
 # An error body is kept only to read the upstream's own words; Yahoo's chart errors are ~150 bytes.
 MAX_ERROR_BODY = 4096
+# What one answer may hold, after decompression, unless its endpoint says otherwise: these payloads are
+# kilobytes (a chart since 2004 is ~0.6 MB), so anything far larger is a fault or an attack.
+MAX_BODY = 4 * 2**20
+# Only encodings decoded here, chunk by chunk under the size cap (never brotli/zstd, which httpx would
+# decode whole): a gzip bomb stops at the cap instead of filling memory.
+ACCEPT_ENCODING = "gzip, deflate"
+# Redirects are followed only to the same scheme, host and port as the URL asked for.
+MAX_REDIRECTS = 5
 
 
 class UpstreamError(Exception):
@@ -107,9 +117,9 @@ def make_client(
 ) -> httpx.AsyncClient:
     """A long-lived client: connections are reused across polls, so a poll costs no new handshakes."""
     return httpx.AsyncClient(
-        headers={"User-Agent": BROWSER_USER_AGENT, "Accept": "*/*"},
+        headers={"User-Agent": BROWSER_USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout_seconds),
-        follow_redirects=True,
+        follow_redirects=False,  # get() follows same-host redirects itself
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         transport=transport,
         verify=shared_ssl_context(),
@@ -128,6 +138,16 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer, read whole (within its size cap) and decoded: what parsers get."""
+
+    status_code: int
+    url: str
+    headers: httpx.Headers
+    content: bytes
+
+
 async def get(
     client: httpx.AsyncClient,
     upstream: str,
@@ -136,37 +156,127 @@ async def get(
     timeout: float,
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
-) -> httpx.Response:
-    """GET with every transport failure and HTTP error turned into an UpstreamError.
+    max_bytes: int = MAX_BODY,
+) -> Answer:
+    """GET with every transport failure and HTTP error turned into a one-line UpstreamError.
 
-    `url` in errors never carries headers, so an Authorization key cannot leak into a message."""
+    `timeout` bounds the whole request: connecting, every redirect and every byte of the body (httpx's
+    own timeouts are per read, so a body sent a byte at a time would never end). The body is streamed
+    and refused past `max_bytes` after decompression. `url` in errors never carries headers, so an
+    Authorization key cannot leak into a message."""
     try:
-        response = await client.get(url, params=params, headers=headers, timeout=timeout)
+        async with asyncio.timeout(timeout):
+            return await _get(client, upstream, url, params, headers, max_bytes)
+    except TimeoutError:
+        raise UpstreamError(upstream, f"timed out after {timeout:g} s", url) from None
     except httpx.TimeoutException:
         raise UpstreamError(upstream, f"timed out after {timeout:g} s", url) from None
     except httpx.RemoteProtocolError as exc:
         raise UpstreamError(upstream, f"response cut off: {exc}", url) from None
     except httpx.TransportError as exc:
         raise UpstreamError(upstream, f"cannot connect: {exc or type(exc).__name__}", url) from None
-    except httpx.RequestError as exc:  # undecodable content encoding, redirect loops
+    except httpx.HTTPError as exc:  # undecodable content encoding, anything else httpx raises while asking
         raise BadPayload(upstream, f"unreadable response: {exc or type(exc).__name__}", url) from None
-    if response.status_code == 429:
-        wait = _retry_after(response.headers.get("Retry-After"))
-        hint = f", retry after {wait:.0f} s" if wait is not None else ""
-        raise RateLimited(upstream, f"429 Too Many Requests{hint}", url, retry_after=wait)
-    if response.status_code >= 400:
-        raise HttpStatusError(
-            upstream,
-            response.status_code,
-            response.reason_phrase,
-            url,
-            response.content[:MAX_ERROR_BODY],
-            _retry_after(response.headers.get("Retry-After")),
-        )
-    return response
+    except (httpx.InvalidURL, httpx.StreamError, ValueError) as exc:  # e.g. "URL too long", a bad header value
+        raise BadPayload(upstream, f"request refused by the client: {type(exc).__name__}: {exc}"[:200], url) from None
 
 
-def parse_json(response: httpx.Response, upstream: str) -> Any:
+async def _get(
+    client: httpx.AsyncClient,
+    upstream: str,
+    url: str,
+    params: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    max_bytes: int,
+) -> Answer:
+    request = client.build_request("GET", url, params=params, headers=headers)
+    origin = (request.url.scheme, request.url.host, request.url.port)
+    for _ in range(MAX_REDIRECTS + 1):
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            if response.is_redirect:
+                target = request.url.join(response.headers["Location"])
+                if (target.scheme, target.host, target.port) != origin:
+                    raise BadPayload(
+                        upstream,
+                        f"redirect to another host refused: {target.scheme}://{target.host}"[:200],
+                        url,
+                        upstream_wide=True,
+                    )
+                request = client.build_request("GET", target, headers=headers)
+                continue
+            if response.status_code == 429:
+                wait = _retry_after(response.headers.get("Retry-After"))
+                hint = f", retry after {wait:.0f} s" if wait is not None else ""
+                raise RateLimited(upstream, f"429 Too Many Requests{hint}", url, retry_after=wait)
+            if response.status_code >= 400:
+                raise HttpStatusError(
+                    upstream,
+                    response.status_code,
+                    response.reason_phrase,
+                    url,
+                    await _read(response, upstream, url, MAX_ERROR_BODY, cut=True),
+                    _retry_after(response.headers.get("Retry-After")),
+                )
+            body = await _read(response, upstream, url, max_bytes)
+            return Answer(response.status_code, str(response.url), response.headers, body)
+        finally:
+            await response.aclose()
+    raise BadPayload(upstream, f"more than {MAX_REDIRECTS} redirects", url, upstream_wide=True)
+
+
+def _decoder(encoding: str, upstream: str, url: str) -> Any:
+    """A zlib decompressor for the Content-Encoding, None for none; any other encoding is refused."""
+    codings = [c.strip() for c in encoding.lower().split(",") if c.strip() not in ("", "identity")]
+    if not codings:
+        return None
+    if codings in (["gzip"], ["x-gzip"]):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if codings == ["deflate"]:
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib-wrapped, as servers send it
+    raise BadPayload(upstream, f"unsupported Content-Encoding {encoding[:40]!r}", url)
+
+
+async def _read(response: httpx.Response, upstream: str, url: str, max_bytes: int, cut: bool = False) -> bytes:
+    """The body, decompressed a bounded piece at a time; more than `max_bytes` is refused (or, with
+    `cut`, cut off there: an error body is only read for the upstream's own words)."""
+    decoder = _decoder(response.headers.get("Content-Encoding", ""), upstream, url)
+    body = bytearray()
+    # An in-memory response (httpx.MockTransport in tests) is whole already; a network one is streamed.
+    chunks = _whole(response.content) if response.is_stream_consumed else response.aiter_raw()
+    try:
+        async for chunk in chunks:
+            data = chunk
+            while data:
+                room = max_bytes + 1 - len(body)
+                if decoder is None:
+                    body += data[:room]
+                    data = b""
+                else:
+                    body += decoder.decompress(data, room)
+                    data = decoder.unconsumed_tail
+                if len(body) > max_bytes:
+                    if cut:
+                        return bytes(body[:max_bytes])
+                    raise BadPayload(upstream, f"response larger than {_size(max_bytes)} (refused)", url)
+            if decoder is not None and decoder.eof:
+                break
+    except zlib.error as exc:
+        if cut:
+            return bytes(body)
+        raise BadPayload(upstream, f"undecodable {response.headers.get('Content-Encoding')} body: {exc}", url) from None
+    return bytes(body)
+
+
+async def _whole(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB" if n >= 2**10 else f"{n} bytes"
+
+
+def parse_json(response: Answer, upstream: str) -> Any:
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError):

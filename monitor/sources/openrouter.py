@@ -13,6 +13,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ import httpx
 
 from monitor.attribution import OPENROUTER_ATTRIBUTION as DEFAULT_ATTRIBUTION
 from monitor.sources import BadPayload, NoData, Row, get, parse_json, require
+from monitor.text import safe_text
 
 UPSTREAM = "openrouter"
 EXPORT_SOURCE = "openrouter-export"
@@ -32,6 +34,13 @@ WEEKLY_PATH = "/api/frontend/v1/rankings/model-rankings-chart"
 CSV_HEADER = ["date", "model_permaslug", "rank", "total_tokens", "share_of_daily_tokens"]
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OTHER = "other"
+# What each answer may hold (decompressed). Today: manifest ~1 KB, export ~0.1 MB, catalogue ~1.5 MB,
+# weekly chart ~60 KB; a keyed year of history is the one large one.
+MAX_MANIFEST = 64 * 2**10
+MAX_EXPORT = 8 * 2**20
+MAX_HISTORY = 32 * 2**20
+MAX_MODELS = 16 * 2**20
+MAX_WEEKLY = 4 * 2**20
 
 
 def author_of(slug: str) -> str:
@@ -60,7 +69,13 @@ def mirror_url(base_url: str, absolute_or_path: str) -> str:
     return base_url + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def parse_manifest(payload: Any, url: str = "") -> Manifest:
+def latest_plausible_day(now: float | None = None) -> str:
+    """Tomorrow in UTC: no snapshot or token day can be later (UTC days end before some time zones' do)."""
+    when = datetime.now(UTC) if now is None else datetime.fromtimestamp(now, UTC)
+    return (when.date() + timedelta(days=1)).isoformat()
+
+
+def parse_manifest(payload: Any, url: str = "", latest_day: str | None = None) -> Manifest:
     if not isinstance(payload, dict):
         raise BadPayload(UPSTREAM, "manifest is not an object", url)
     files = payload.get("files")
@@ -73,6 +88,9 @@ def parse_manifest(payload: Any, url: str = "") -> Manifest:
     snapshot = payload.get("snapshot_date")
     if not (isinstance(snapshot, str) and DATE.match(snapshot)):
         raise BadPayload(UPSTREAM, f"manifest snapshot_date malformed: {snapshot!r}"[:120], url)
+    latest_day = latest_day or latest_plausible_day()
+    if snapshot > latest_day:
+        raise BadPayload(UPSTREAM, f"manifest snapshot_date {snapshot} is in the future (after {latest_day})", url)
     attribution = payload.get("attribution")
     return Manifest(
         snapshot_date=snapshot,
@@ -80,7 +98,11 @@ def parse_manifest(payload: Any, url: str = "") -> Manifest:
         csv_sha256=sha,
         csv_bytes=csv_file.get("bytes") if isinstance(csv_file.get("bytes"), int) else None,
         row_count=payload.get("row_count") if isinstance(payload.get("row_count"), int) else None,
-        attribution=attribution if isinstance(attribution, str) and attribution else DEFAULT_ATTRIBUTION,
+        # Untrusted text bound for the terminal, exports and Parquet metadata: escaped once here, and
+        # again wherever it is shown (a database written by an older version may hold it raw).
+        attribution=safe_text(attribution)[:500]
+        if isinstance(attribution, str) and attribution
+        else DEFAULT_ATTRIBUTION,
     )
 
 
@@ -105,6 +127,8 @@ def parse_rankings_csv(text: str, snapshot_date: str, url: str = "") -> list[Row
             raise BadPayload(UPSTREAM, f"export line {line}: not a number in {fields!r}"[:160], url) from None
         if not DATE.match(day) or not slug:
             raise BadPayload(UPSTREAM, f"export line {line}: bad date or slug", url)
+        if day > snapshot_date:
+            raise BadPayload(UPSTREAM, f"export line {line}: date {day} is after the snapshot {snapshot_date}", url)
         if token_value < 0 or not (0.0 <= share_value <= 1.0) or not math.isfinite(share_value):
             raise BadPayload(UPSTREAM, f"export line {line}: absurd value (tokens {token_value}, share {share})", url)
         if rank_value is None and slug != OTHER:
@@ -127,16 +151,23 @@ def parse_rankings_csv(text: str, snapshot_date: str, url: str = "") -> list[Row
 
 
 async def fetch_export(
-    client: httpx.AsyncClient, base_url: str, *, timeout: float, have_snapshot: str | None = None
+    client: httpx.AsyncClient,
+    base_url: str,
+    *,
+    timeout: float,
+    have_snapshot: str | None = None,
+    now: float | None = None,
 ) -> Export | None:
-    """The newest export snapshot, or None when the manifest says we already have it."""
+    """The newest export snapshot, or None when the manifest says we already have it. A stored
+    snapshot date in the future (written before dates were checked) is not trusted to be newer."""
     url = base_url + MANIFEST_PATH
-    response = await get(client, UPSTREAM, url, timeout=timeout)
-    manifest = parse_manifest(parse_json(response, UPSTREAM), url)
-    if have_snapshot and manifest.snapshot_date <= have_snapshot:
+    response = await get(client, UPSTREAM, url, timeout=timeout, max_bytes=MAX_MANIFEST)
+    latest_day = latest_plausible_day(now)
+    manifest = parse_manifest(parse_json(response, UPSTREAM), url, latest_day)
+    if have_snapshot and have_snapshot <= latest_day and manifest.snapshot_date <= have_snapshot:
         return None
     csv_url = mirror_url(base_url, manifest.csv_path)
-    body = (await get(client, UPSTREAM, csv_url, timeout=timeout)).content
+    body = (await get(client, UPSTREAM, csv_url, timeout=timeout, max_bytes=MAX_EXPORT)).content
     digest = hashlib.sha256(body).hexdigest()
     if digest != manifest.csv_sha256:
         raise BadPayload(
@@ -215,20 +246,44 @@ async def fetch_history(
         timeout=timeout,
         params={"start_date": start, "end_date": end},
         headers={"Authorization": f"Bearer {api_key}"},
+        max_bytes=MAX_HISTORY,
     )
     return parse_history(parse_json(response, UPSTREAM), url)
 
 
-def _price(value: Any) -> float | None:
-    """Catalogue prices are USD-per-token strings; "-1" means dynamic (router) pricing -> None."""
+# A model's USD price per token above this is not a price (the dearest today are ~1e-4).
+MAX_TOKEN_PRICE = 1.0
+MAX_CONTEXT = 100_000_000
+FIRST_MODEL_TIME = 1_420_070_400  # 2015-01-01: no catalogue entry was created before it
+
+
+def _price(value: Any, what: str, url: str) -> float | None:
+    """Catalogue prices are USD-per-token strings; "-1" means dynamic (router) pricing -> None.
+    A missing or non-numeric price is None; a number out of range is refused."""
     try:
         price = float(value)
     except (TypeError, ValueError):
         return None
-    return price if price >= 0 and math.isfinite(price) else None
+    if price == -1:
+        return None
+    require(
+        math.isfinite(price) and 0 <= price <= MAX_TOKEN_PRICE,
+        UPSTREAM,
+        f"models catalogue: absurd {what} {value!r}"[:120],
+        url,
+    )
+    return price
+
+
+def _int_in(value: Any, low: int, high: int, what: str, url: str) -> int | None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    require(low <= value <= high, UPSTREAM, f"models catalogue: absurd {what} {value}", url)
+    return value
 
 
 def parse_models(payload: Any, updated_at: int, url: str = "") -> list[Row]:
+    latest = max(updated_at, int(datetime.now(UTC).timestamp())) + 86400
     if not (isinstance(payload, dict) and isinstance(payload.get("data"), list)):
         raise BadPayload(UPSTREAM, "models catalogue has no data list", url)
     rows: dict[str, Row] = {}
@@ -244,10 +299,10 @@ def parse_models(payload: Any, updated_at: int, url: str = "") -> list[Row]:
             "canonical_slug": slug,
             "id": item["id"],
             "name": str(item.get("name") or item["id"]),
-            "created": item.get("created") if isinstance(item.get("created"), int) else None,
-            "context_length": item.get("context_length") if isinstance(item.get("context_length"), int) else None,
-            "prompt_price": _price(pricing.get("prompt")),
-            "completion_price": _price(pricing.get("completion")),
+            "created": _int_in(item.get("created"), FIRST_MODEL_TIME, latest, f"created of {slug}", url),
+            "context_length": _int_in(item.get("context_length"), 0, MAX_CONTEXT, f"context_length of {slug}", url),
+            "prompt_price": _price(pricing.get("prompt"), f"prompt price of {slug}", url),
+            "completion_price": _price(pricing.get("completion"), f"completion price of {slug}", url),
             "updated_at": updated_at,
         }
     if not rows:
@@ -257,7 +312,8 @@ def parse_models(payload: Any, updated_at: int, url: str = "") -> list[Row]:
 
 async def fetch_models(client: httpx.AsyncClient, base_url: str, updated_at: int, *, timeout: float) -> list[Row]:
     url = base_url + MODELS_PATH
-    return parse_models(parse_json(await get(client, UPSTREAM, url, timeout=timeout), UPSTREAM), updated_at, url)
+    response = await get(client, UPSTREAM, url, timeout=timeout, max_bytes=MAX_MODELS)
+    return parse_models(parse_json(response, UPSTREAM), updated_at, url)
 
 
 def parse_weekly_chart(payload: Any, url: str = "") -> list[Row]:
@@ -281,7 +337,10 @@ def parse_weekly_chart(payload: Any, url: str = "") -> list[Row]:
         )
         for slug, tokens in week["ys"].items():
             require(
-                isinstance(tokens, (int, float)) and not isinstance(tokens, bool) and tokens >= 0,
+                isinstance(tokens, (int, float))
+                and not isinstance(tokens, bool)
+                and math.isfinite(tokens)
+                and 0 <= tokens < 1e18,
                 UPSTREAM,
                 f"rankings chart tokens malformed for {slug!r}"[:120],
                 url,
@@ -301,7 +360,8 @@ def parse_weekly_chart(payload: Any, url: str = "") -> list[Row]:
 
 async def fetch_weekly_chart(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> list[Row]:
     url = base_url + WEEKLY_PATH
-    return parse_weekly_chart(parse_json(await get(client, UPSTREAM, url, timeout=timeout), UPSTREAM), url)
+    response = await get(client, UPSTREAM, url, timeout=timeout, max_bytes=MAX_WEEKLY)
+    return parse_weekly_chart(parse_json(response, UPSTREAM), url)
 
 
 def parse_day_view(payload: Any, url: str = "") -> list[Row]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -55,12 +55,19 @@ def chart_url(base_url: str, symbol: str) -> str:
     return f"{base_url}/v8/finance/chart/{quote(symbol, safe='')}"
 
 
-def _number(value: Any, what: str, url: str, positive: bool = True) -> float | None:
+# A chart answer may hold this much (decompressed): a daily chart since 2004 is ~0.6 MB.
+MAX_CHART = 4 * 2**20
+# How far past "now" a market time may lie (clock skew between us and Yahoo), in seconds.
+FUTURE_SLACK = 600
+
+
+def _number(value: Any, what: str, url: str, zero_ok: bool = False) -> float | None:
+    """A finite number > 0 (a price, a rate), or >= 0 with `zero_ok` (a volume); None stays None."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise BadPayload(UPSTREAM, f"{what} is not a number: {value!r}"[:120], url)
-    if positive and value < 0:
+    if value < 0 or (value == 0 and not zero_ok):
         raise BadPayload(UPSTREAM, f"absurd {what}: {value}", url)
     return float(value)
 
@@ -102,7 +109,9 @@ def parse_chart(payload: Any, url: str = "") -> Chart:
         currency=meta.get("currency") if isinstance(meta.get("currency"), str) else None,
         price=_number(meta.get("regularMarketPrice"), "regularMarketPrice", url),
         previous_close=_number(meta.get("chartPreviousClose", meta.get("previousClose")), "chartPreviousClose", url),
-        market_time=int(meta["regularMarketTime"]) if isinstance(meta.get("regularMarketTime"), int) else None,
+        market_time=meta["regularMarketTime"]
+        if isinstance(meta.get("regularMarketTime"), int) and not isinstance(meta.get("regularMarketTime"), bool)
+        else None,
         gmtoffset=int(meta.get("gmtoffset") or 0),
         timezone=meta.get("exchangeTimezoneName"),
         name=meta.get("shortName") or meta.get("longName"),
@@ -126,10 +135,13 @@ def parse_chart(payload: Any, url: str = "") -> Chart:
             f"for {len(stamps)} timestamps",
             url,
         )
-        columns[field] = [_number(v, field, url) for v in values]
+        columns[field] = [_number(v, field, url, zero_ok=field == "volume") for v in values]
+    require(
+        all(isinstance(ts, int) and not isinstance(ts, bool) for ts in stamps), UPSTREAM, "timestamp malformed", url
+    )
     bars = tuple(
         Bar(
-            int(ts),
+            ts,
             columns["open"][i],
             columns["high"][i],
             columns["low"][i],
@@ -152,7 +164,7 @@ async def fetch_chart(
     url = chart_url(base_url, symbol)
     params = {"range": range_, "interval": interval, "includePrePost": "false"}
     try:
-        response = await get(client, UPSTREAM, url, timeout=timeout, params=params)
+        response = await get(client, UPSTREAM, url, timeout=timeout, params=params, max_bytes=MAX_CHART)
     except HttpStatusError as exc:
         described = None if exc.upstream_wide else chart_error(_json_or_none(exc.body))
         if described is None:
@@ -162,6 +174,32 @@ async def fetch_chart(
     if chart.meta.symbol.upper() != symbol.upper():
         raise BadPayload(UPSTREAM, f"asked for {symbol}, got {chart.meta.symbol!r}"[:120], url)
     return chart
+
+
+def check_times(chart: Chart, now: float, listed: date | None = None) -> Chart:
+    """Refuse a chart whose market time or bars lie in the future (beyond a few minutes of clock skew)
+    or, for a stock with a known listing date, before it: a row stamped 2100 would stay "latest" forever."""
+    symbol = chart.meta.symbol
+    stamps = [("regularMarketTime", chart.meta.market_time)] + [("bar time", b.ts) for b in chart.bars]
+    for what, ts in stamps:
+        if ts is None:
+            continue
+        if ts > now + FUTURE_SLACK:
+            raise BadPayload(UPSTREAM, f"{symbol}: {what} {_iso(ts)} is in the future")
+        if ts < 0:
+            raise BadPayload(UPSTREAM, f"{symbol}: {what} {ts} is before 1970")
+        if listed is not None and local_date(ts, chart.meta.gmtoffset) < listed.isoformat():
+            price = chart.meta.price if what == "regularMarketTime" else next(b.close for b in chart.bars if b.ts == ts)
+            if price is not None:
+                raise BadPayload(UPSTREAM, f"{symbol}: {what} {_iso(ts)} is before its listing on {listed}")
+    return chart
+
+
+def _iso(ts: int) -> str:
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return str(ts)
 
 
 def _json_or_none(body: bytes) -> Any:
