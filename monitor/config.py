@@ -573,9 +573,13 @@ def _failing_key(raw: dict[str, Any], parts: list[str | int]) -> str:
     return "?"
 
 
+# A URL's credentials (user:password@, or a token in its path or query) never reach a terminal or a log.
+_URL_SECRET = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^\s'\"]*")
+
+
 def _got(raw: dict[str, Any], parts: list[str | int]) -> str:
-    """(got <the bad value>), kept short so the message stays one readable line."""
-    text = repr(_raw_at(raw, parts))
+    """(got <the bad value>), kept short so the message stays one readable line; URLs show their scheme only."""
+    text = _URL_SECRET.sub(lambda m: m.group("scheme") + "…", repr(_raw_at(raw, parts)))
     return f" (got {text if len(text) <= 60 else text[:57] + '...'})"
 
 

@@ -469,3 +469,16 @@ def test_a_v2_database_migrates_to_v3_and_one_transition_is_one_row(tmp_path, mo
         conn.execute("INSERT INTO alert_events (rule, rule_key, transition, fired_at) VALUES ('r', 'r|x', '#1', 3)")
     assert new.count("alert_events") == 1
     new.close()
+
+
+def test_a_config_error_never_prints_a_notify_urls_secret(tmp_path):
+    from monitor.config import ConfigError
+
+    text = (ROOT / "config.toml").read_text(encoding="utf-8") + (
+        '\n[[alert]]\nname = "t"\nsymbol = "0100.HK"\nmetric = "price"\nop = "<="\nvalue = 1.0\n'
+        'notify = "json://user:S3CRET@127.0.0.1:9/hook"\n'
+    )
+    with pytest.raises(ConfigError) as error:
+        parse_config(text, tmp_path / "config.toml")
+    assert "[alert[0]] notify: must be a list" in str(error.value)
+    assert "S3CRET" not in str(error.value) and "json://" in str(error.value)
