@@ -24,6 +24,7 @@ import platformdirs
 from monitor.config import APP_NAME, Config, ConfigError, load_config
 
 if TYPE_CHECKING:  # the store (and polars) load only in the commands that use them
+    from monitor.dashboard import Dashboard
     from monitor.dblock import CollectorLock
     from storage import Store
 
@@ -140,11 +141,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     snapshot.add_argument("--currency", metavar="CODE", help="display currency (default: config display_currency)")
     snapshot.add_argument(
+        "--view",
+        default="dashboard",
+        choices=["dashboard", "valuation"],
+        help="what to snapshot: the dashboard (default) or the valuation view (P/S, P/ARR, token share)",
+    )
+    snapshot.add_argument(
         "--demo", action="store_true", default=argparse.SUPPRESS, help="snapshot the bundled demo data"
     )
     _alerts_parser(commands)
     _history_parser(commands)
+    _db_parser(commands)
     return parser
+
+
+def _db_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    db = commands.add_parser("db", help="the database: stats, prune, check, backup, vacuum")
+    _common(db)
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser, required=True)
+    _common(actions.add_parser("stats", help="rows and bytes per table, oldest and newest row, last prune"))
+    prune = actions.add_parser("prune", help="apply the [storage] retention now (safe while `collect` runs)")
+    _common(prune)
+    prune.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    _common(actions.add_parser("check", help="integrity_check and the schema version; exit 1 if damaged"))
+    backup = actions.add_parser("backup", help="a consistent copy by SQLite's online backup (safe while collecting)")
+    _common(backup)
+    backup.add_argument("path", metavar="PATH", help="the new file (never overwritten)")
+    _common(
+        actions.add_parser(
+            "vacuum", help="rewrite the file compactly, converting it to incremental auto-vacuum (collector stopped)"
+        )
+    )
 
 
 def _history_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -222,6 +249,10 @@ def _main(argv: list[str] | None) -> int:
         return _history(config, args)
     if args.command == "alerts":
         return _alerts(config, args)
+    if args.command == "db":
+        from monitor.dbcmd import run_db
+
+        return run_db(config, database_path(config, args.db), args, _open_store, UsageError)
     return _dashboard(config, args)
 
 
@@ -279,6 +310,9 @@ def _open_writer(config: Config, db_arg: str | None) -> tuple[Store, CollectorLo
         store = _open_store(path)
         try:
             store.sync_instruments(config.companies)
+            from monitor.valuation import sync as sync_fundamentals
+
+            sync_fundamentals(store, config)
         except sqlite3.Error as exc:
             store.close()
             raise UsageError(f"{path}: {describe_error(exc)}") from None
@@ -419,6 +453,8 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
     store = _demo_store(config) if args.demo else _open_store(database_path(config, args.db), create=False)
     try:
         dash = DashboardLoader(store, config).load(display_currency=currency)
+        if getattr(args, "view", "dashboard") == "valuation":
+            return _snapshot_valuation(store, config, dash, args)
         if args.out:
             for path in export.write(dash, args.format, args.out):
                 print(f"tokentape: wrote {path}", file=sys.stderr)
@@ -428,6 +464,21 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         store.close()
+    return 0
+
+
+def _snapshot_valuation(store: Store, config: Config, dash: Dashboard, args: argparse.Namespace) -> int:
+    from monitor import valuation
+
+    try:
+        val = valuation.load(store, config, dash)
+        if args.out:
+            for path in valuation.write(val, args.format, args.out):
+                print(f"tokentape: wrote {path}", file=sys.stderr)
+        else:
+            sys.stdout.write(valuation.render(val, args.format))
+    except valuation.ValuationError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

@@ -10,6 +10,7 @@ Loading never writes to any file.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -31,12 +32,14 @@ APP_NAME = "tokentape"
 CONFIG_ENV = "TOKENTAPE_CONFIG"
 BINDING_IDS = (
     *("refresh", "export", "currency", "view", "sort", "next_panel", "filter", "alerts", "help", "quit"),
+    "valuation",
+    "share_range",
     # the company and model screens (widgets/company.py, widgets/model.py)
     *("open", "back", "candles", "range_prev", "range_next"),
 )
 # The bindings that act on every screen: two of them on one key could never both fire.
 APP_WIDE_BINDINGS = frozenset(
-    {"refresh", "export", "currency", "view", "sort", "next_panel", "filter", "alerts", "help", "quit"}
+    {"refresh", "export", "currency", "view", "sort", "next_panel", "filter", "alerts", "help", "quit", "valuation"}
 )
 
 
@@ -108,6 +111,15 @@ class UiConfig(_Table, frozen=True):
     export_dir: str = ""
 
 
+class StorageConfig(_Table, frozen=True):
+    """Retention: how long the history that grows by the minute is kept (0: forever). Token, daily-bar, FX,
+    fundamentals and alert history are kept forever."""
+
+    intraday_days: _NonNegativeInt = 30  # intraday quote bars, and only once their day's daily bar is stored
+    poll_days: _NonNegativeInt = 90  # poll records; each job's counters and newest poll are kept forever
+    prune_every_hours: _PositiveInt = 6
+
+
 class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
     """One exchange's trading day, in its local time. Holidays come from `calendar` (see monitor.markets)."""
 
@@ -146,6 +158,74 @@ class Company(_Table, frozen=True):
         return "HK" if self.symbol.endswith(".HK") or self.symbol.startswith("^HS") else "US"
 
 
+# -- reported fundamentals ([[fundamental]]) and private references ([[reference]]) -------------------------
+
+# Point-in-time figures (an as-of date, no period) and figures over a period of `months`.
+POINT_METRICS = ("arr", "api_arr")
+PERIOD_METRICS = (
+    *("revenue", "api_revenue", "segment_revenue", "gross_margin", "rd_expense", "sales_expense", "net_loss"),
+    "compute_cost",
+)
+METRICS = (*PERIOD_METRICS, *POINT_METRICS)
+# Currencies a reported figure may be in: the FX job fetches each one's USD rate (monitor/jobs.py fx_pairs).
+FUNDAMENTAL_CURRENCIES = ("USD", "CNY", "HKD", "EUR", "JPY", "GBP", "KRW", "TWD", "SGD")
+PRIVATE_PREFIX = "private:"  # a reference's figures are stored under symbol "private:<name>"
+
+_Metric = Annotated[
+    Literal[
+        "revenue",
+        "api_revenue",
+        "segment_revenue",
+        "gross_margin",
+        "rd_expense",
+        "sales_expense",
+        "net_loss",
+        "compute_cost",
+        "arr",
+        "api_arr",
+    ],
+    Meta(description=f"unknown metric (expected one of: {', '.join(METRICS)})"),
+]
+_Months = Annotated[Literal[3, 6, 9, 12], Meta(description="must be 3, 6, 9 or 12 (the period's length in months)")]
+_Qualifier = Annotated[Literal["", "about", "more than"], Meta(description='must be "", "about" or "more than"')]
+_Amount = Annotated[float, Meta(ge=-1e15, le=1e15, description="must be a finite number")]
+_NonNegativeAmount = Annotated[float, Meta(ge=0, le=1e15, description="must be >= 0 and finite")]
+
+
+class Fundamental(_Table, frozen=True):
+    """One reported figure: `value` in `currency` (gross_margin: percent, no currency), over the `months` ending
+    on `period_end`, or, for ARR, as of `period_end`; `source` names the publication."""
+
+    symbol: _Symbol
+    metric: _Metric
+    value: _Amount
+    period_end: _Day
+    source: _Name
+    currency: _Currency | None = None
+    months: _Months | None = None
+    url: _HttpUrl | None = None
+    published: _Day | None = None
+    qualifier: _Qualifier = ""
+    date_approx: bool = False  # the date is a convention (e.g. "end of February" -> the 28th)
+    note: str = ""
+
+
+class Reference(_Table, frozen=True):
+    """A private company to compare with: its valuation and annualised revenue (`arr`) as of a date."""
+
+    name: _Name
+    valuation: _PositiveFloat
+    currency: _Currency
+    as_of: _Day
+    source: _Name
+    arr: _PositiveFloat | None = None
+    arr_qualifier: _Qualifier = ""
+    valuation_qualifier: _Qualifier = ""
+    url: _HttpUrl | None = None
+    date_approx: bool = False
+    note: str = ""
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     path: Path
     display_currency: str
@@ -160,6 +240,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     unattributed_authors: tuple[str, ...]
     companies: tuple[Company, ...] = ()
     alerts: tuple[AlertRule, ...] = ()  # [[alert]] rules, thresholds already in the engine's units
+    storage: StorageConfig = StorageConfig()
+    # The bundled monitor/fundamentals.toml's figures for watchlist symbols, then the config's [[fundamental]]
+    # tables (one with the same symbol, metric, period_end and months replaces the bundled one).
+    fundamentals: tuple[Fundamental, ...] = ()
+    references: tuple[Reference, ...] = ()
 
     def company(self, symbol: str) -> Company | None:
         return next((c for c in self.companies if c.symbol == symbol), None)
@@ -243,12 +328,15 @@ class _File(_Table, frozen=True):
     sources: _Sources = _Sources()
     jobs: JobsConfig = JobsConfig()
     ui: UiConfig = UiConfig()
+    storage: StorageConfig = StorageConfig()
     keys: dict[str, str] = {}
     markets: _Markets = _Markets()
     makers: dict[str, str] = {}
     openrouter: _OpenRouterTable = _OpenRouterTable()
     company: tuple[Company, ...] = ()
     alert: tuple[AlertSpec, ...] = ()
+    fundamental: tuple[Fundamental, ...] = ()
+    reference: tuple[Reference, ...] = ()
 
 
 # -- finding, reading, parsing ----------------------------------------------------------------------------
@@ -348,6 +436,9 @@ def _build(file: _File, path: Path) -> Config:
         unattributed_authors=file.openrouter.unattributed_authors,
         companies=file.company,
         alerts=_alerts(file),
+        storage=file.storage,
+        fundamentals=_fundamentals(file),
+        references=_references(file),
     )
 
 
@@ -364,6 +455,103 @@ def _alerts(file: _File) -> tuple[AlertRule, ...]:
             raise _Invalid(f"alert[{index}]", "name", f"duplicate alert name {rule.name!r}")
         rules.append(rule)
     return tuple(rules)
+
+
+def bundled_fundamentals_path() -> Path:
+    return Path(str(resources.files("monitor") / "fundamentals.toml"))
+
+
+@functools.cache
+def _bundled_file(path_text: str) -> _File:
+    """The bundled fundamentals.toml, decoded once per process (its own errors name its own file and line)."""
+    path = Path(path_text)
+    text = path.read_text(encoding="utf-8")
+    raw = tomllib.loads(text)
+    try:
+        return msgspec.convert(raw, _File)
+    except msgspec.ValidationError as exc:
+        bad = _explain(str(exc), raw)
+        line = _key_lines(text).get((bad.table, bad.key))
+        raise ConfigError(path, bad.message, line, f"[{bad.table}] {bad.key}") from None
+
+
+def _bundled_error(index: int, kind: str, key: str, message: str) -> ConfigError:
+    path = bundled_fundamentals_path()
+    table = f"{kind}[{index}]"
+    line = _key_lines(path.read_text(encoding="utf-8")).get((table, key))
+    return ConfigError(path, message, line, f"[{table}] {key}")
+
+
+def _fundamental_problem(item: Fundamental, symbols: set[str]) -> tuple[str, str] | None:
+    """(key, message) for the first rule `item` breaks, else None."""
+    if item.symbol not in symbols:
+        return "symbol", f"unknown symbol {item.symbol!r} (not a [[company]] of this config)"
+    if item.metric == "gross_margin":
+        if item.currency is not None:
+            return "currency", "gross_margin is a percent: leave currency out"
+        if not -100 <= item.value <= 100:
+            return "value", f"gross_margin is a percent between -100 and 100 (got {item.value})"
+    elif item.currency is None:
+        return "currency", f"missing required key (the currency {item.metric} is reported in, e.g. USD or CNY)"
+    elif item.currency not in FUNDAMENTAL_CURRENCIES:
+        hint = " (renminbi is CNY)" if item.currency in ("RMB", "CNH") else ""
+        return "currency", f"unknown currency {item.currency!r}{hint}; one of: {', '.join(FUNDAMENTAL_CURRENCIES)}"
+    elif item.value < 0:
+        return "value", f"{item.metric} must be >= 0 (got {item.value}); a loss is a positive net_loss"
+    if item.metric in POINT_METRICS and item.months is not None:
+        return "months", f"{item.metric} is a figure as of period_end: leave months out"
+    if item.metric in PERIOD_METRICS and item.months is None:
+        return "months", f"missing required key ({item.metric} covers a period: 12 for a fiscal year, 9, 6 or 3)"
+    return None
+
+
+def fundamental_key(item: Fundamental) -> tuple[str, str, date, int | None]:
+    """What makes two entries the same figure: a config entry with this key replaces the bundled one."""
+    return item.symbol, item.metric, item.period_end, item.months
+
+
+def _fundamentals(file: _File) -> tuple[Fundamental, ...]:
+    symbols = {c.symbol for c in file.company}
+    chosen: dict[tuple[str, str, date, int | None], Fundamental] = {}
+    for index, item in enumerate(_bundled_file(str(bundled_fundamentals_path())).fundamental):
+        if item.symbol not in symbols:
+            continue  # a bundled figure for a company this watchlist leaves out
+        if problem := _fundamental_problem(item, symbols):
+            raise _bundled_error(index, "fundamental", *problem)
+        chosen[fundamental_key(item)] = item
+    seen: set[tuple[str, str, date, int | None]] = set()
+    for index, item in enumerate(file.fundamental):
+        if problem := _fundamental_problem(item, symbols):
+            raise _Invalid(f"fundamental[{index}]", *problem)
+        key = fundamental_key(item)
+        if key in seen:
+            raise _Invalid(f"fundamental[{index}]", "metric", "duplicate: the same symbol, metric, period_end, months")
+        seen.add(key)
+        chosen[key] = item
+    return tuple(chosen.values())
+
+
+def _reference_problem(item: Reference) -> tuple[str, str] | None:
+    if item.currency not in FUNDAMENTAL_CURRENCIES:
+        return "currency", f"unknown currency {item.currency!r}; one of: {', '.join(FUNDAMENTAL_CURRENCIES)}"
+    return None
+
+
+def _references(file: _File) -> tuple[Reference, ...]:
+    chosen: dict[str, Reference] = {}
+    for index, item in enumerate(_bundled_file(str(bundled_fundamentals_path())).reference):
+        if problem := _reference_problem(item):
+            raise _bundled_error(index, "reference", *problem)
+        chosen[item.name] = item
+    seen: set[str] = set()
+    for index, item in enumerate(file.reference):
+        if problem := _reference_problem(item):
+            raise _Invalid(f"reference[{index}]", *problem)
+        if item.name in seen:
+            raise _Invalid(f"reference[{index}]", "name", f"duplicate reference name {item.name!r}")
+        seen.add(item.name)
+        chosen[item.name] = item
+    return tuple(chosen.values())
 
 
 def _market(name: str, raw: _Market) -> MarketConfig:

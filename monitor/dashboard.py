@@ -17,8 +17,9 @@ from monitor.attribution import OPENROUTER_ATTRIBUTION
 from monitor.config import Config
 from storage import Store
 
-TOKEN_WINDOW_DAYS = 45
+TOKEN_WINDOW_DAYS = 95  # the share chart's longest daily range (90D) and the Δ7d before it
 BAR_WINDOW_DAYS = 400
+WEEKLY_WINDOW_WEEKS = 52  # the weekly chart: the year OpenRouter's 52-week chart covers, however many are stored
 INTRADAY_WINDOW_SECONDS = 20 * 3600
 INTRADAY_TAIL_SECONDS = 15 * 60
 INTRADAY_FULL_READ_SECONDS = 15 * 60
@@ -93,9 +94,9 @@ class DashboardLoader:
             raw["latest_quotes"] = latest
             raw["intraday"] = self._read_intraday(symbols, latest, full="instruments" in tables)
         if "daily_bars" in tables:
-            newest = store.conn().execute("SELECT MAX(date) FROM daily_bars").fetchone()[0]
+            newest = store.newest_bar_date(symbols)
             since = (date.fromisoformat(newest) - timedelta(days=BAR_WINDOW_DAYS)).isoformat() if newest else ""
-            raw["daily_bars"] = store.daily_bars(since)
+            raw["daily_bars"] = store.daily_bars(since, symbols)
         if "fx" in tables:
             raw["fx"] = store.latest_fx()
         if "token_daily" in tables:
@@ -103,7 +104,9 @@ class DashboardLoader:
             since = (date.fromisoformat(newest) - timedelta(days=TOKEN_WINDOW_DAYS)).isoformat() if newest else ""
             raw["token_daily"] = store.token_daily(since)
         if "token_weekly" in tables:
-            raw["token_weekly"] = store.token_weekly()
+            newest = store.latest_token_week()
+            since = (date.fromisoformat(newest) - timedelta(weeks=WEEKLY_WINDOW_WEEKS)).isoformat() if newest else ""
+            raw["token_weekly"] = store.token_weekly(since)
         if "polls" in tables:
             raw["polls"] = store.latest_polls()
         if "meta" in tables or "token_daily" in tables:

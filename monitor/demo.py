@@ -29,6 +29,14 @@ from storage import SCHEMA_VERSION, Store
 REPORTED, INTERPOLATED = "demo-reported", "demo-interpolated"
 # The bundled data holds one FX rate, the HKD peg (HKDUSD): the demo shows market caps in these only.
 DEMO_CURRENCIES = ("USD", "HKD")
+# Zhipu reports in renminbi: the demo converts its revenue at a reported 2026 rate, stored like the HKD peg.
+DEMO_CNY = {
+    "pair": "USDCNY",
+    "rate": 7.0197,
+    "source": "demo-reported",
+    "note": "USD/CNY 7.0197: PBOC central parity of 2026-01-08 (CFETS, as reported by MENAFN: "
+    "https://menafn.com/1110571586/Chinese-Yuan-Edges-Down-Against-US-Dollar)",
+}
 
 
 def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bool]) -> list[dict[str, Any]]:
@@ -68,7 +76,10 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
         store.upsert("token_weekly", data["token_weekly"], conn)
         store.upsert(
             "fx",
-            [{"pair": data["fx"]["pair"], "ts": int(as_of), "rate": data["fx"]["rate"], "source": "demo-peg"}],
+            [
+                {"pair": data["fx"]["pair"], "ts": int(as_of), "rate": data["fx"]["rate"], "source": "demo-peg"},
+                {"pair": DEMO_CNY["pair"], "ts": int(as_of), "rate": DEMO_CNY["rate"], "source": DEMO_CNY["source"]},
+            ],
             conn,
         )
         for key, value in (
@@ -76,8 +87,12 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
             ("openrouter_snapshot_date", data["snapshot_date"]),
             ("demo_as_of", str(as_of)),
             ("demo_note", data["note"]),
+            ("demo_fx_cny", str(DEMO_CNY["note"])),
         ):
             store.set_meta(key, value, conn)
+    from monitor.valuation import sync as sync_fundamentals
+
+    sync_fundamentals(store, config)
     _land_newest_day(store, config, data, newest, as_of)
 
 
@@ -97,6 +112,7 @@ def _cache_path(config: Config, data: bytes) -> Path:
     key = hashlib.sha256(data)
     key.update(str(SCHEMA_VERSION).encode())
     key.update(repr(config.companies).encode())
+    key.update(repr((config.fundamentals, config.references, DEMO_CNY)).encode())
     return platformdirs.user_cache_path(APP_NAME) / f"demo-{key.hexdigest()[:16]}.db"
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # polars, httpx and the store load in a thread, after Textual
     from monitor.dblock import CollectorLock
     from monitor.history import CompanyHistory, ModelHistory
     from monitor.jobs import Collector, PollResult
+    from monitor.valuation import Valuation
     from storage import Store
 
 Mode = Literal["live", "read-only", "demo"]
@@ -111,6 +112,9 @@ class DataFeed:
         if self.mode == "live":
             try:
                 store.sync_instruments(self.config.companies)
+                from monitor.valuation import sync as sync_fundamentals
+
+                sync_fundamentals(store, self.config)
             except sqlite3.Error as exc:
                 from storage import StorageError
                 from storage.db import describe_error
@@ -183,6 +187,13 @@ class DataFeed:
 
         assert self.store is not None, "first_dashboard() has not finished"
         return model_history(self.store, self.config, model, rng)
+
+    def valuation(self, dashboard: Dashboard) -> Valuation:
+        """The valuation view's multiples for `dashboard`'s market caps (stored fundamentals, FX, last 7 token days)."""
+        from monitor.valuation import load
+
+        assert self.store is not None, "first_dashboard() has not finished"
+        return load(self.store, self.config, dashboard)
 
     def has_new_rows(self) -> bool:
         """Read-only mode: a collector elsewhere records a poll after every write; a new poll id means news."""

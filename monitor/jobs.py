@@ -262,6 +262,13 @@ def fx_pairs(config: Config) -> dict[str, tuple[str, str]]:
         for display in config.display_currencies:
             if native != display and yahoo.fx_symbol(display, native) not in pairs:
                 pairs.setdefault(yahoo.fx_symbol(native, display), (native, display))
+    # The valuation view: market caps and reported figures (e.g. CNY revenue) in USD.
+    reported = {f.currency for f in config.fundamentals if f.currency} | {r.currency for r in config.references}
+    if config.fundamentals or config.references:
+        reported |= {c.currency for c in config.companies}
+    for native in sorted(reported - {"USD"}):
+        if yahoo.fx_symbol("USD", native) not in pairs:
+            pairs.setdefault(yahoo.fx_symbol(native, "USD"), (native, "USD"))
     return pairs
 
 
@@ -598,6 +605,16 @@ class Collector:
                 error = self._clean(f"{error}; the failed poll was not recorded either ({describe_error(again)})")
         return PollResult(spec.name, error is None, rows, error, started, finished, spec.tables | POLL_TABLES)
 
+    async def prune(self) -> None:
+        """Retention ([storage]), in a worker thread, batch by batch: polls queue behind a batch, never behind
+        the whole prune. A failure is logged and retried at the next prune."""
+        from monitor import retention
+
+        try:
+            await asyncio.to_thread(retention.prune, self.store, self.config, self.clock())
+        except Exception as exc:
+            log.warning("prune failed: %s", describe_error(exc))
+
     def _report(self, spec: JobSpec, result: PollResult) -> None:
         (log.info if result.ok else log.warning)(
             "%s (%s): %s, %d rows changed%s",
@@ -658,6 +675,9 @@ def _some(symbols: Iterable[str], shown: int = 5) -> str:
 # -- scheduling ------------------------------------------------------------------------------------
 
 
+PRUNE_JOB = "prune"
+
+
 def build_scheduler(collector: Collector) -> AsyncIOScheduler:
     """An AsyncIOScheduler with every enabled job: run once at start, then on its cadence, never overlapping.
 
@@ -691,6 +711,15 @@ def build_scheduler(collector: Collector) -> AsyncIOScheduler:
                 name=name,
                 next_run_time=start,
             )
+    # Retention, off the hot path: a minute after start (after the first polls and paint), then every few hours.
+    every = config.storage.prune_every_hours * 3600
+    scheduler.add_job(
+        collector.prune,
+        IntervalTrigger(seconds=every, timezone=UTC),
+        id=PRUNE_JOB,
+        name=PRUNE_JOB,
+        next_run_time=start + timedelta(seconds=60),
+    )
     return scheduler
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first read: a writer such as `collect` never pays
     import polars as pl
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -110,6 +110,23 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"job": str, "symbol": str, "checked": float, "ok": int, "error": str, "last_ok": float},
         "pk": ("job", "symbol"),
     },
+    # Each job's newest poll, newest success and counters, updated in the poll's own transaction: the
+    # dashboard's status line reads these few rows, never the `polls` history (which retention prunes).
+    "job_state": {
+        "columns": {
+            "job": str,
+            "last_id": int,
+            "started": float,
+            "finished": float,
+            "ok": int,
+            "error": str,
+            "rows": int,
+            "last_ok": float,
+            "polls": int,
+            "failures": int,
+        },
+        "pk": ("job",),
+    },
     "meta": {"columns": {"key": str, "value": str}, "pk": ("key",)},
     # One row per firing of an alert rule (monitor/alerts.py). UNIQUE(rule_key, transition) is what makes a
     # firing happen once, whatever the number of processes, restarts or re-fetches. value and threshold are
@@ -150,6 +167,28 @@ TABLES: dict[str, dict[str, Any]] = {
         },
         "pk": ("rule_key",),
     },
+    # Reported company figures (the bundled monitor/fundamentals.toml plus the config's [[fundamental]] tables) and
+    # private references (symbol "private:<name>"), rewritten whole from the config by `sync_fundamentals`.
+    # months: the period's length (12 a fiscal year, 9, 6, 3); NULL for a point-in-time figure (ARR, valuation).
+    # qualifier: "about" / "more than" as the publication words it; date_approx 1 when the date is a convention.
+    "fundamentals": {
+        "columns": {
+            "symbol": str,
+            "metric": str,
+            "period_end": str,
+            "months": int,
+            "value": float,
+            "currency": str,
+            "qualifier": str,
+            "source": str,
+            "url": str,
+            "published": str,
+            "date_approx": int,
+            "note": str,
+            "origin": str,
+        },
+        "pk": ("symbol", "metric", "period_end", "months"),
+    },
 }
 
 
@@ -171,7 +210,7 @@ def describe_error(exc: BaseException) -> str:
 # altered or damaged, and says so when opened instead of failing in the middle of a read.
 CORE_TABLES = dict.fromkeys(
     ("meta", "instruments", "quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models", "polls"), 1
-) | {"symbol_status": 2}
+) | {"symbol_status": 2, "job_state": 4, "fundamentals": 5}
 # Tables whose newer rows must not be overwritten by an older snapshot.
 NEWEST_WINS = {"token_daily": "snapshot_date"}
 # Bookkeeping columns that do not make a row "changed" (so re-fetching an unchanged catalogue is a no-op,
@@ -228,7 +267,32 @@ def _migrate_v3(db: Any) -> None:
     _create_keyed_table(db, "alert_state")
 
 
-MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2, 3: _migrate_v3}
+def _migrate_v4(db: Any) -> None:
+    # job_state from the poll history, once: every poll row is kept (retention prunes later, by its window).
+    _create_keyed_table(db, "job_state")
+    if db.execute("SELECT 1 FROM polls LIMIT 1").fetchone() is None:
+        return  # a new database: nothing to carry over, nothing written
+    db.execute(
+        "INSERT INTO job_state (job, last_id, started, finished, ok, error, rows, last_ok, polls, failures) "
+        "SELECT p.job, p.id, p.started, p.finished, p.ok, p.error, p.rows, "
+        "(SELECT MAX(finished) FROM polls q WHERE q.job = p.job AND q.ok = 1), "
+        "(SELECT COUNT(*) FROM polls q WHERE q.job = p.job), "
+        "(SELECT COUNT(*) FROM polls q WHERE q.job = p.job AND q.ok = 0) "
+        "FROM polls p WHERE p.id = (SELECT MAX(id) FROM polls q WHERE q.job = p.job)"
+    )
+
+
+def _migrate_v5(db: Any) -> None:
+    # A rowid table: months is NULL for point-in-time figures, which a WITHOUT ROWID primary key cannot hold.
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS fundamentals (symbol TEXT NOT NULL, metric TEXT NOT NULL, "
+        "period_end TEXT NOT NULL, months INTEGER, value REAL NOT NULL, currency TEXT NOT NULL, qualifier TEXT, "
+        "source TEXT, url TEXT, published TEXT, date_approx INTEGER, note TEXT, origin TEXT, "
+        "UNIQUE (symbol, metric, period_end, months))"
+    )
+
+
+MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4, 5: _migrate_v5}
 
 
 class _Reads:
@@ -285,11 +349,35 @@ class _Reads:
             ).fetchall()
         return _frame(rows, _schema("quotes", ["symbol", "ts", "price"]))
 
-    def daily_bars(self, since: str) -> pl.DataFrame:
-        return self.frame("daily_bars", "date >= ?", (since,), order="symbol, date")
+    def daily_bars(self, since: str, symbols: Iterable[str]) -> pl.DataFrame:
+        """The symbols' bars from `since` on: one range of the (symbol, date) key each."""
+        rows = []
+        conn, cols = self.conn(), ", ".join(TABLES["daily_bars"]["columns"])
+        for symbol in sorted(set(symbols)):
+            rows += conn.execute(
+                f"SELECT {cols} FROM daily_bars WHERE symbol = ? AND date >= ? ORDER BY date", (symbol, since)
+            ).fetchall()
+        return _frame(rows, _schema("daily_bars"))
+
+    def newest_bar_date(self, symbols: Iterable[str]) -> str | None:
+        """The newest daily bar's date over these symbols: one key lookup each (no scan of the bars)."""
+        days = [day for day in map(self.last_bar_date, symbols) if day is not None]
+        return max(days) if days else None
 
     def latest_fx(self) -> pl.DataFrame:
-        return self.frame("fx", "ts = (SELECT MAX(ts) FROM fx f2 WHERE f2.pair = fx.pair)", order="pair")
+        """The newest rate of each pair: the pairs by a skip-scan of the (pair, ts) key, then one lookup each."""
+        cols = ", ".join(f"f.{c}" for c in TABLES["fx"]["columns"])
+        rows = (
+            self.conn()
+            .execute(
+                "WITH RECURSIVE pairs(pair) AS (SELECT MIN(pair) FROM fx UNION ALL "
+                "SELECT (SELECT MIN(pair) FROM fx WHERE pair > pairs.pair) FROM pairs WHERE pairs.pair IS NOT NULL) "
+                f"SELECT {cols} FROM pairs JOIN fx f ON f.pair = pairs.pair "
+                "AND f.ts = (SELECT MAX(ts) FROM fx g WHERE g.pair = pairs.pair) ORDER BY f.pair"
+            )
+            .fetchall()
+        )
+        return _frame(rows, _schema("fx"))
 
     def token_daily(self, since: str | None = None) -> pl.DataFrame:
         if since is None:
@@ -300,8 +388,14 @@ class _Reads:
         day = self.conn().execute("SELECT MAX(date) FROM token_daily").fetchone()[0]
         return str(day) if day is not None else None
 
-    def token_weekly(self) -> pl.DataFrame:
-        return self.frame("token_weekly", order="week")
+    def token_weekly(self, since: str | None = None) -> pl.DataFrame:
+        if since is None:
+            return self.frame("token_weekly", order="week")
+        return self.frame("token_weekly", "week >= ?", (since,), order="week")
+
+    def latest_token_week(self) -> str | None:
+        week = self.conn().execute("SELECT MAX(week) FROM token_weekly").fetchone()[0]
+        return str(week) if week is not None else None
 
     # -- range reads (company and model screens, `tokentape history`): each one an index range ----------
 
@@ -369,18 +463,9 @@ class _Reads:
         return self.frame("models", f"canonical_slug IN ({', '.join('?' * len(slugs))})", list(slugs))
 
     def latest_polls(self) -> pl.DataFrame:
-        """Each job's newest poll, and its newest successful one as last_ok."""
-        rows = (
-            self.conn()
-            .execute(
-                "SELECT p.job, p.started, p.finished, p.ok, p.error, p.rows, "
-                "(SELECT MAX(finished) FROM polls q WHERE q.job = p.job AND q.ok = 1) AS last_ok "
-                "FROM polls p WHERE p.id = (SELECT MAX(id) FROM polls q WHERE q.job = p.job) ORDER BY p.job"
-            )
-            .fetchall()
-        )
-        schema = _schema("polls", ["job", "started", "finished", "ok", "error", "rows"])
-        return _frame(rows, schema | {"last_ok": schema["finished"]})  # last_ok is a `finished` time
+        """Each job's newest poll, and its newest successful one as last_ok: the few rows of job_state."""
+        cols = ["job", "started", "finished", "ok", "error", "rows", "last_ok"]
+        return self.frame("job_state", columns=cols, order="job")
 
     def newest_poll_id(self) -> int:
         """Cheap check for rows another process wrote: a collector records a poll after every write."""
@@ -401,6 +486,10 @@ class _Reads:
         """(id, fired_at) of the newest firing, or None: a cheap check for new alerts."""
         row = self.conn().execute("SELECT id, fired_at FROM alert_events ORDER BY id DESC LIMIT 1").fetchone()
         return (int(row[0]), float(row[1])) if row else None
+
+    def fundamentals(self) -> pl.DataFrame:
+        """Every stored reported figure (a few dozen rows), newest period first within a symbol and metric."""
+        return self.frame("fundamentals", order="symbol, metric, period_end DESC, months DESC")
 
 
 class Store(_Reads):
@@ -516,6 +605,8 @@ class Store(_Reads):
         if current == SCHEMA_VERSION:
             return
         conn = self.conn()
+        if current == 0:  # a new file: pages freed by retention can be handed back (`PRAGMA incremental_vacuum`)
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
         if mode.lower() != "wal":
             raise StorageError(f"{self.path}: could not switch to WAL mode (got {mode})")
@@ -592,6 +683,20 @@ class Store(_Reads):
                     ),
                 )
 
+    def sync_fundamentals(self, rows: Iterable[Mapping[str, object]]) -> int:
+        """Replace the stored fundamentals with `rows` (the config's, whole); returns how many rows changed."""
+        cols = list(TABLES["fundamentals"]["columns"])
+        data = sorted((tuple(row[c] for c in cols) for row in rows), key=repr)  # repr: None sorts too
+        with self.transaction() as conn:
+            stored = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM fundamentals").fetchall(), key=repr)
+            if stored == data:
+                return 0
+            conn.execute("DELETE FROM fundamentals")
+            conn.executemany(
+                f"INSERT INTO fundamentals ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", data
+            )
+            return len(data) + len(stored)
+
     def set_reported_shares(self, shares: Mapping[str, int], at: int, conn: sqlite3.Connection) -> int:
         before = conn.total_changes
         conn.executemany(
@@ -612,13 +717,28 @@ class Store(_Reads):
         conn: sqlite3.Connection | None = None,
     ) -> None:
         """Pass `conn` (from `transaction()`) to commit the poll with the rows it wrote, or neither."""
-        sql = "INSERT INTO polls (job, started, finished, ok, error, rows) VALUES (?,?,?,?,?,?)"
-        values = (job, started, finished, int(ok), error, rows)
         if conn is not None:
-            conn.execute(sql, values)
+            self._record_poll(conn, job, started, finished, ok, error, rows)
         else:
             with self.transaction() as tx:
-                tx.execute(sql, values)
+                self._record_poll(tx, job, started, finished, ok, error, rows)
+
+    @staticmethod
+    def _record_poll(
+        conn: sqlite3.Connection, job: str, started: float, finished: float, ok: bool, error: str | None, rows: int
+    ) -> None:
+        cursor = conn.execute(
+            "INSERT INTO polls (job, started, finished, ok, error, rows) VALUES (?,?,?,?,?,?)",
+            (job, started, finished, int(ok), error, rows),
+        )
+        conn.execute(
+            "INSERT INTO job_state (job, last_id, started, finished, ok, error, rows, last_ok, polls, failures) "
+            "VALUES (?,?,?,?,?,?,?,?,1,?) ON CONFLICT(job) DO UPDATE SET last_id=excluded.last_id, "
+            "started=excluded.started, finished=excluded.finished, ok=excluded.ok, error=excluded.error, "
+            "rows=excluded.rows, last_ok=COALESCE(excluded.last_ok, job_state.last_ok), polls=job_state.polls + 1, "
+            "failures=job_state.failures + excluded.failures",
+            (job, cursor.lastrowid, started, finished, int(ok), error, rows, finished if ok else None, int(not ok)),
+        )
 
     def set_symbol_status(
         self, job: str, outcomes: Iterable[tuple[str, bool, str | None]], at: float, conn: sqlite3.Connection
@@ -661,3 +781,71 @@ class Store(_Reads):
         else:
             with self.transaction() as tx:
                 tx.execute(sql, (key, value))
+
+    # -- retention and maintenance (monitor/retention.py decides what; these do it in small batches) ----------
+
+    def prune_quotes(self, symbol: str, start_ts: int, end_ts: int, limit: int) -> int:
+        """Delete at most `limit` of the symbol's quotes with start_ts <= ts < end_ts, in one short transaction."""
+        with self.transaction() as tx:
+            return tx.execute(
+                "DELETE FROM quotes WHERE symbol = ? AND ts IN (SELECT ts FROM quotes WHERE symbol = ? "
+                "AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?)",
+                (symbol, symbol, start_ts, end_ts, limit),
+            ).rowcount
+
+    def count_quotes(self, symbol: str, start_ts: int, end_ts: int) -> int:
+        sql = "SELECT COUNT(*) FROM quotes WHERE symbol = ? AND ts >= ? AND ts < ?"
+        return int(self.conn().execute(sql, (symbol, start_ts, end_ts)).fetchone()[0])
+
+    def first_quote_ts(self, symbol: str) -> int | None:
+        row = self.conn().execute("SELECT MIN(ts) FROM quotes WHERE symbol = ?", (symbol,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def prune_polls(self, before: float, limit: int, dry_run: bool = False) -> int:
+        """Delete (or with dry_run count) at most `limit` of the oldest polls that finished before `before`.
+        A job's newest poll is kept whatever its age; job_state keeps each job's counters."""
+        keep = "id NOT IN (SELECT last_id FROM job_state)"
+        if dry_run:
+            sql = f"SELECT COUNT(*) FROM (SELECT id FROM polls WHERE finished < ? AND {keep} ORDER BY id LIMIT ?)"
+            return int(self.conn().execute(sql, (before, limit)).fetchone()[0])
+        with self.transaction() as tx:
+            return tx.execute(
+                f"DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE finished < ? AND {keep} "
+                "ORDER BY id LIMIT ?)",
+                (before, limit),
+            ).rowcount
+
+    def incremental_vacuum(self, pages: int = 2000) -> int:
+        """Hand back up to `pages` free pages to the file system (auto_vacuum=INCREMENTAL databases only);
+        returns the pages still free."""
+        conn = self.conn()
+        if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
+            return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+        with self._write_lock:
+            conn.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
+        return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy by SQLite's online backup API, safe while a collector writes: one step inside one
+        read transaction (WAL: the writer is never blocked, and the copy is never restarted by its commits)."""
+        dest = sqlite3.connect(target)
+        try:
+            self.conn().backup(dest)
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+
+    def integrity_check(self) -> list[str]:
+        return [str(r[0]) for r in self.conn().execute("PRAGMA integrity_check").fetchall()]
+
+    def table_stats(self) -> list[dict[str, Any]]:
+        """Rows and bytes (table plus its indexes) per table, from the dbstat virtual table."""
+        conn = self.conn()
+        sizes: dict[str, int] = {}
+        for tbl, size in conn.execute(
+            "SELECT COALESCE(m.tbl_name, d.name), SUM(d.pgsize) FROM dbstat d "
+            "LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY d.name"
+        ):
+            sizes[str(tbl)] = sizes.get(str(tbl), 0) + int(size)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        return [{"table": t, "rows": self.count(t), "bytes": sizes.get(t, 0)} for t in tables]

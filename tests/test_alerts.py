@@ -460,7 +460,7 @@ def test_a_v2_database_migrates_to_v3_and_one_transition_is_one_row(tmp_path, mo
     old.close()
     monkeypatch.undo()
     new = Store.open(tmp_path / "t.db")
-    assert new.schema_version() == 3 and new.count("fx") == 1
+    assert new.schema_version() == storage.db.SCHEMA_VERSION and new.count("fx") == 1
     row = {"rule": "r", "rule_key": "r|x", "transition": "#1", "fired_at": 1.0}
     with new.transaction() as conn:
         assert new.add_alert_event(row, conn) == 1

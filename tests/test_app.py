@@ -130,7 +130,8 @@ async def test_export_key_writes_files_matching_the_screen(tmp_path):
 
 
 async def test_remapped_key_works(tmp_path):
-    config = config_with(tmp_path, (ROOT / "config.toml").read_text().replace('view = "m"', 'view = "v"'))
+    text = (ROOT / "config.toml").read_text().replace('valuation = "v"', 'valuation = "f6"')  # v is free for view
+    config = config_with(tmp_path, text.replace('view = "m"', 'view = "v"'))
     store = open_demo_store(config)
     app = demo_app(config, store)
     async with running(app) as pilot:

@@ -272,10 +272,16 @@ async def test_fx_pairs_are_fetched_and_stored_each_on_its_own(upstream, store, 
     serve_everything(upstream)
     upstream.route("/v8/finance/chart/HKDEUR=X", json.dumps(yahoo_chart("HKDEUR=X", "EUR", [0.1101, 0.1102], 0.11)))
     upstream.route("/v8/finance/chart/USDEUR=X", json.dumps(yahoo_error()), status=404)
+    # Zhipu's bundled fundamentals are in CNY: the valuation view needs CNY in USD whatever the display currencies
+    upstream.route("/v8/finance/chart/CNYUSD=X", json.dumps(yahoo_chart("CNYUSD=X", "USD", [0.1391, 0.1392], 0.139)))
     result = await collector.run_job("fx")
     await collector.aclose()
-    assert not result.ok and "1 of 3 symbols failed (USDEUR=X)" in result.error
-    assert dict(store.latest_fx().select("pair", "rate").iter_rows()) == {"HKDEUR": 0.1102, "HKDUSD": 0.1284}
+    assert not result.ok and "1 of 4 symbols failed (USDEUR=X)" in result.error
+    assert dict(store.latest_fx().select("pair", "rate").iter_rows()) == {
+        "CNYUSD": 0.1392,
+        "HKDEUR": 0.1102,
+        "HKDUSD": 0.1284,
+    }
     statuses = symbol_status(store, "fx")
     assert statuses["USDEUR=X"]["ok"] == 0 and "No data found, symbol may be delisted" in statuses["USDEUR=X"]["error"]
     assert statuses["HKDEUR=X"]["ok"] == 1 and statuses["HKDUSD=X"]["ok"] == 1

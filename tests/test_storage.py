@@ -37,7 +37,7 @@ def tables_of(store: Store) -> set[str]:
 
 def test_new_database_is_wal_with_schema_version(store):
     assert store.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "5"
     assert {
         "instruments",
         "quotes",
@@ -54,7 +54,8 @@ def test_a_v1_database_migrates_to_v2_and_keeps_its_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(storage.db, "SCHEMA_VERSION", 1)  # a database as tokentape v1 left it
     old = Store.open(tmp_path / "t.db")
     old.upsert("fx", [{"pair": "HKDUSD", "ts": 1, "rate": 0.128, "source": "yahoo"}])
-    old.record_poll("fx", 1.0, 2.0, True, None, 1)
+    with old.transaction() as conn:  # as v1 recorded a poll (job_state came in v4)
+        conn.execute("INSERT INTO polls (job, started, finished, ok, error, rows) VALUES ('fx', 1, 2, 1, NULL, 1)")
     assert old.schema_version() == 1 and "symbol_status" not in tables_of(old)
     old.close()
     monkeypatch.undo()

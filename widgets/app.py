@@ -249,6 +249,11 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, App[None]):
     def action_filter(self) -> None:
         self.dashboard_screen.open_filter()
 
+    def action_share_range(self) -> None:
+        from widgets.share_chart import ShareChart
+
+        self.dashboard_screen.query_one(ShareChart).next_range()
+
     def action_help(self) -> None:
         # Keys as the footer shows them: "/" and "?", not "slash" and "question_mark".
         rows = [

@@ -11,15 +11,28 @@ from textual.widgets import DataTable
 
 
 class DrillDownMixin:
-    DASHBOARD_ONLY = frozenset({"view", "sort", "filter", "next_panel", "open"})
+    DASHBOARD_ONLY = frozenset({"view", "sort", "filter", "next_panel", "open", "share_range"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The dashboard's panel keys do nothing on a drill-down screen: they would change the hidden dashboard,
         which `escape` must bring back exactly as it was (tab there moves focus within the screen instead)."""
         from widgets.company import CompanyScreen
         from widgets.model import ModelScreen
+        from widgets.valuation import ValuationScreen
 
-        return not (action in self.DASHBOARD_ONLY and isinstance(self.screen, CompanyScreen | ModelScreen))
+        screens = CompanyScreen | ModelScreen | ValuationScreen
+        return not (action in self.DASHBOARD_ONLY and isinstance(self.screen, screens))
+
+    def action_valuation(self) -> None:
+        """`v`: the valuation view (widgets/valuation.py), over whatever screen is showing."""
+        from widgets.valuation import ValuationScreen
+
+        if isinstance(self.screen, ValuationScreen):
+            return
+        if self.feed.store is None:
+            self.notify("still reading the database…")
+            return
+        self.push_screen(ValuationScreen())
 
     def action_open(self) -> None:
         """`enter` on a focused company card (the tables open their rows through RowSelected)."""

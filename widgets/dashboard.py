@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -58,6 +59,12 @@ class KeyFooter(Footer):
         yield from widgets
 
 
+def _full_footer_width(app: Any) -> int:
+    """Columns the footer needs to show every key and the palette hint in full."""
+    shown = [b for b in app.BINDINGS if getattr(b, "show", False)]
+    return sum(len(app.get_key_display(b)) + len(b.description) + 3 for b in shown) + 14
+
+
 def card_id(symbol: str) -> str:
     return "card-" + "".join(ch if ch.isalnum() else "_" for ch in symbol)
 
@@ -102,6 +109,8 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         style.set_monochrome(self.app.no_color)
+        if not self.query("#filter"):  # the app exited before the panels mounted (e.g. the database failed)
+            return
         self.query_one("#filter", Input).display = False
         board, moves = self.query_one(Leaderboard), self.query_one(PeerMoves)
         for attribute in ("sort", "descending", "needle"):
@@ -125,7 +134,8 @@ class DashboardScreen(Screen[None]):
         for card in self._cards.values():
             card.compact = narrow
         strip.fit_cards()
-        self.query_one(KeyFooter).narrow = narrow
+        # Compact whenever the full footer would not fit, so `?` and `q` are never cut off.
+        self.query_one(KeyFooter).narrow = narrow or self.size.width < _full_footer_width(self.app)
         self._show_board_title()
         self._show_moves_title()
 
@@ -238,6 +248,8 @@ class DashboardScreen(Screen[None]):
 
     def on_key(self, event: Key) -> None:
         """`escape` clears the filter, from the box or from the filtered table."""
+        if not self.query("#filter"):  # shutting down
+            return
         box, board = self.query_one("#filter", Input), self.query_one(Leaderboard)
         if event.key == "escape" and (box.display or (board.needle and board.has_focus)):
             box.value = ""

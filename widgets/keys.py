@@ -15,6 +15,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("s", "sort", "Sort", id="sort", tooltip="Sort the leaderboard by rank, share, Δ1d or Δ7d"),
     Binding("tab", "next_panel", "Next panel", id="next_panel", tooltip="Move to the next panel"),
     Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the leaderboard by model or maker"),
+    Binding("w", "share_range", "Share range", id="share_range", tooltip="Maker share chart: 52W, 7D, 30D or 90D"),
+    Binding("v", "valuation", "Valuation", id="valuation", tooltip="P/S, P/ARR and token share per company"),
     Binding("a", "alerts", "Alerts", id="alerts", tooltip="Today's alerts, newest first (rules: [[alert]] in config)"),
     Binding("enter", "open", "Open", id="open", show=False, tooltip="Open the focused company card on its own screen"),
     Binding("question_mark", "help", "Help", id="help", tooltip="Keys, config and log file"),

@@ -20,7 +20,7 @@ import platformdirs
 from monitor.config import APP_NAME
 from widgets.views import ScreenViews
 
-FORMAT = 4  # bump whenever widgets.views changes shape
+FORMAT = 5  # bump whenever widgets.views changes shape
 MAX_BYTES = 4 * 2**20  # a real cache is ~30 KB; anything far larger is not ours
 log = logging.getLogger("tokentape.screen_cache")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.widgets import Static
 
 from monitor.text import SPARK, fmt_pp, fmt_share, safe_text, truncate
 from widgets.style import DIM, move_style
-from widgets.views import ChartView
+from widgets.views import ChartSeries, ChartView
 
 GAP = "·"  # a week or day with no data
 
@@ -30,32 +31,94 @@ def bars(values: Sequence[float | None], width: int, high: float) -> str:
     return "".join(out)
 
 
-def render_chart(view: ChartView, width: int) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
+RANGES = ("52W", "7D", "30D", "90D")
+RANGE_DAYS = {"7D": 7, "30D": 30, "90D": 90}
+NAME_W, TAIL_W = 13, 17
+
+
+def _high(view: ChartView) -> float:
+    values = [v for s in view.series for v in (*s.weekly, *s.daily) if v is not None and math.isfinite(v)]
+    return max(values, default=0.0)
+
+
+def _tail(text: Text, s: ChartSeries) -> None:
+    text.append(f" {fmt_share(s.latest):>7}")
+    d7 = fmt_pp(s.d7)
+    text.append(f" {d7:>8}", style=move_style(d7))
+    text.append("\n")
+
+
+def render_chart(view: ChartView, width: int, share_range: str = "52W") -> Text:
     if not view.series:
         return Text("no token data yet", style=DIM)
-    name_w, tail_w = 13, 17
-    spark_w = max(8, width - name_w - tail_w - 2)
+    if share_range in RANGE_DAYS and view.days:
+        return _render_days(view, width, RANGE_DAYS[share_range])
+    text = Text(no_wrap=True, overflow="ellipsis")
+    spark_w = max(8, width - NAME_W - TAIL_W - 2)
     daily_w = min(10, spark_w // 4)
     weekly_w = spark_w - daily_w - 1
-    values = [v for s in view.series for v in (*s.weekly, *s.daily) if v is not None and math.isfinite(v)]
-    high = max(values, default=0.0)
+    high = _high(view)
     if view.weeks:
         shown = view.weeks[-weekly_w:]  # the bars show the newest weeks that fit
-        text.append(f"{'':{name_w}}{f'weekly {shown[0][2:]}…{shown[-1][2:]}':<{weekly_w}} daily", style=DIM)
+        text.append(f"{'':{NAME_W}}{f'weekly {shown[0][2:]}…{shown[-1][2:]}':<{weekly_w}} daily", style=DIM)
         text.append("\n")
     for s in view.series:
-        text.append(f"{truncate(safe_text(s.maker), name_w - 1):<{name_w}}")
+        text.append(f"{truncate(safe_text(s.maker), NAME_W - 1):<{NAME_W}}")
         text.append(f"{bars(s.weekly, weekly_w, high):<{weekly_w}} ", style="cyan")
         text.append(f"{bars(s.daily, daily_w, high):<{daily_w}}", style="magenta")
-        text.append(f" {fmt_share(s.latest):>7}")
-        d7 = fmt_pp(s.d7)
-        text.append(f" {d7:>8}", style=move_style(d7))
-        text.append("\n")
+        _tail(text, s)
     notes = (
-        f"one scale 0–{fmt_share(high)} · {GAP} no data",
+        f"52W · one scale 0–{fmt_share(high)} · {GAP} no data · w: 7D/30D/90D",
         "weekly: share of the top 9 models + Others (52-week chart)",
         "daily, share, Δ7d: share of the top 50 + other (daily export)",
+    )
+    text.append("\n".join(truncate(note, width) for note in notes), style=DIM)
+    return text
+
+
+def _weekly_by_day(view: ChartView, s: ChartSeries) -> dict[date, float]:
+    """Each day of a week the weekly chart covers, with that week's share (week strings are week starts)."""
+    out: dict[date, float] = {}
+    for week, value in zip(view.weeks, s.weekly, strict=True):
+        if value is not None and math.isfinite(value):
+            start = date.fromisoformat(week)
+            out.update({start + timedelta(days=n): value for n in range(7)})
+    return out
+
+
+def _render_days(view: ChartView, width: int, span: int) -> Text:
+    """The last `span` UTC days, daily where the export is stored, the weekly chart's share before the first
+    stored day (its own colour), a gap where neither has data; several days share a column when they must."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    cols = max(7, width - NAME_W - TAIL_W - 1)
+    end = date.fromisoformat(view.days[-1])
+    first_stored = date.fromisoformat(view.days[0])
+    days = [end - timedelta(days=n) for n in range(span - 1, -1, -1)]
+    per_col = -(-span // cols)  # ceiling: a column is one day, or a few
+    groups = [days[i : i + per_col] for i in range(0, span, per_col)]
+    high = _high(view)
+    text.append(f"{'':{NAME_W}}{span}D {days[0].isoformat()[2:]}…{end.isoformat()[2:]}", style=DIM)
+    text.append(f" · {per_col} days a column" if per_col > 1 else "", style=DIM)
+    text.append("\n")
+    index = {date.fromisoformat(d): i for i, d in enumerate(view.days)}
+    for s in view.series:
+        text.append(f"{truncate(safe_text(s.maker), NAME_W - 1):<{NAME_W}}")
+        weekly = _weekly_by_day(view, s)
+        for group in groups:
+            daily = [v for d in group if d in index and (v := s.daily[index[d]]) is not None]
+            before = [weekly[d] for d in group if d < first_stored and d in weekly]
+            if daily:
+                text.append(bars([sum(daily) / len(daily)], 1, high), style="magenta")
+            elif before:
+                text.append(bars([sum(before) / len(before)], 1, high), style="cyan")
+            else:
+                text.append(GAP, style=DIM)
+        text.append(" " * max(0, cols - len(groups)))
+        _tail(text, s)
+    notes = (
+        f"{span}D · one scale 0–{fmt_share(high)} · {GAP} no data · w: next range",
+        "daily: share of the top 50 + other (daily export); before its first stored day, the weekly",
+        "chart's share (top 9 models + Others) in its own colour",
     )
     text.append("\n".join(truncate(note, width) for note in notes), style=DIM)
     return text
@@ -65,6 +128,7 @@ class ShareChart(Static):
     DEFAULT_CSS = "ShareChart { height: auto; }"
 
     view: reactive[ChartView | None] = reactive(None, init=False)
+    share_range: reactive[str] = reactive("52W", init=False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
@@ -74,9 +138,15 @@ class ShareChart(Static):
         self.renders += 1
         self.refresh_chart()
 
+    def watch_share_range(self) -> None:
+        self.refresh_chart()
+
+    def next_range(self) -> None:
+        self.share_range = RANGES[(RANGES.index(self.share_range) + 1) % len(RANGES)]
+
     def refresh_chart(self) -> None:
         if self.view is not None:
-            self.update(render_chart(self.view, max(40, self.size.width or 70)))
+            self.update(render_chart(self.view, max(40, self.size.width or 70), self.share_range))
 
     def on_resize(self) -> None:
         self.refresh_chart()

@@ -209,7 +209,11 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
                 d7=row["d_share_7d"],
             )
         )
-    return ChartView(series=tuple(series), weeks=tuple(w.isoformat() for w in weeks))  # type: ignore[attr-defined]
+    return ChartView(
+        series=tuple(series),
+        weeks=tuple(w.isoformat() for w in weeks),  # type: ignore[attr-defined]
+        days=tuple(d.isoformat() for d in days),  # type: ignore[attr-defined]
+    )
 
 
 def _moves_as_of(r: dict[str, object], ref: float) -> str:

@@ -67,6 +67,7 @@ class ChartSeries:
 class ChartView:
     series: tuple[ChartSeries, ...]
     weeks: tuple[str, ...]  # every week start, oldest first (the chart shows as many as fit)
+    days: tuple[str, ...] = ()  # every UTC day of the daily series, oldest first
 
 
 @dataclass(frozen=True)
