@@ -357,7 +357,106 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class AlertEngine:
+class _Observations:
+    """What a rule observes, read from the store: a price move, a token share or rank, a source's age."""
+
+    config: Config
+    store: Store
+    job_upstreams: dict[str, str]
+
+    def _observe(self, rule: AlertRule, now: float) -> Observation | None:
+        if rule.kind == "price":
+            return self._price(rule)
+        if rule.kind == "token":
+            return self._token(rule)
+        return self._staleness(rule, now)
+
+    def _price(self, rule: AlertRule) -> Observation | None:
+        import polars as pl
+
+        from monitor.analytics import market_view
+
+        store, symbol = self.store, rule.subject
+        instrument = store.instruments().filter(pl.col("symbol") == symbol)
+        if instrument.is_empty():
+            return None
+        bars = store.frame("daily_bars", "symbol = ?", (symbol,), order="date")
+        view = market_view(
+            instrument, store.latest_quotes([symbol]), bars, store.latest_fx(), self.config.display_currency
+        ).row(0, named=True)
+        price, price_date = view["price"], view["price_date"]
+        if price is None or price_date is None:
+            return None
+        data_time = _iso(view["price_time"]) if view["price_time"] is not None else str(price_date)
+        value: float | None
+        if rule.metric == "price":
+            value = price
+        elif rule.metric == "market_cap":
+            value = view["market_cap"]
+        elif rule.metric == "change_pct_1d":
+            value = view["change_pct"]
+        else:
+            opening = self._open(symbol, str(price_date), view["market"], bars)
+            value = price / opening - 1.0 if opening else None
+        return None if value is None else Observation(float(value), data_time, symbol)
+
+    def _open(self, symbol: str, day: str, market: str, bars: pl.DataFrame) -> float | None:
+        """Today's open: the day's bar's open, else the first stored quote of that trading day."""
+        import polars as pl
+
+        from monitor.markets import MARKET_ZONES
+
+        bar = bars.filter((pl.col("date") == day) & pl.col("open").is_not_null())
+        if not bar.is_empty():
+            return float(bar["open"][0])
+        start = datetime.combine(date.fromisoformat(day), time(0), MARKET_ZONES.get(market, MARKET_ZONES["HK"]))
+        quotes = self.store.quotes_since([symbol], int(start.timestamp()))
+        quotes = quotes.filter((pl.col("ts") < int(start.timestamp()) + 86400) & pl.col("price").is_not_null())
+        return float(quotes["price"][0]) if not quotes.is_empty() else None
+
+    def _token(self, rule: AlertRule) -> Observation | None:
+        import polars as pl
+
+        from monitor.analytics import maker_share, model_share
+
+        latest = self.store.latest_token_date()
+        if latest is None:
+            return None
+        since = (date.fromisoformat(latest) - timedelta(days=8)).isoformat()
+        daily = self.store.token_daily(since)
+        unattributed = self.config.unattributed_authors
+        if rule.subject_kind == "maker":
+            share = maker_share(daily, {}, unattributed).filter(pl.col("maker_id") == rule.subject)
+        else:
+            pattern = f"^{re.escape(rule.subject)}(?:-\\d{{8}})?$"  # the permaslug adds a release date
+            share = model_share(daily, {}, unattributed).filter(pl.col("model_permaslug").str.contains(pattern))
+        row = share.filter(pl.col("date") == date.fromisoformat(latest)).head(1)
+        if row.is_empty():
+            return None  # not in the export's top 50 that day: unknown, not zero
+        column = {"token_share": "share", "token_share_change_7d": "d_share_7d", "rank": "rank"}[rule.metric]
+        value = row[column][0]
+        subject = rule.subject if rule.subject_kind == "maker" else str(row["model_permaslug"][0])
+        return None if value is None else Observation(float(value), latest, subject)
+
+    def _staleness(self, rule: AlertRule, now: float) -> Observation | None:
+        """Seconds since the source's newest successful poll, while a watched market trades (prices only)."""
+        from monitor.markets import market_state
+
+        if rule.subject != "openrouter":
+            at = datetime.fromtimestamp(now, UTC)
+            markets = {c.market for c in self.config.companies}
+            if not any(market_state(self.config.markets[m], at).is_trading for m in markets):
+                return None
+        jobs = [job for job, upstream in self.job_upstreams.items() if upstream == rule.subject]
+        polls = self.store.latest_polls()
+        last_ok = [t for job, t in zip(polls["job"], polls["last_ok"], strict=True) if job in jobs and t is not None]
+        if not last_ok:
+            return None  # it never worked: nothing has stopped
+        newest = max(last_ok)
+        return Observation(now - newest, _iso(newest), rule.subject)
+
+
+class AlertEngine(_Observations):
     # Waits before each retry of a failed delivery: four attempts over ~2.5 minutes, then it gives up.
     backoff: tuple[float, ...] = (5.0, 30.0, 120.0)
     timeout = 10.0  # seconds to connect and to read, per attempt
@@ -469,99 +568,6 @@ class AlertEngine:
             return None
         log.info("alert fired: %s", message)
         return Fired(event_id, rule, obs.subject, obs.value, obs.data_time, now, message)
-
-    # -- what a rule observes -----------------------------------------------------------------------------
-
-    def _observe(self, rule: AlertRule, now: float) -> Observation | None:
-        if rule.kind == "price":
-            return self._price(rule)
-        if rule.kind == "token":
-            return self._token(rule)
-        return self._staleness(rule, now)
-
-    def _price(self, rule: AlertRule) -> Observation | None:
-        import polars as pl
-
-        from monitor.analytics import market_view
-
-        store, symbol = self.store, rule.subject
-        instrument = store.instruments().filter(pl.col("symbol") == symbol)
-        if instrument.is_empty():
-            return None
-        bars = store.frame("daily_bars", "symbol = ?", (symbol,), order="date")
-        view = market_view(
-            instrument, store.latest_quotes([symbol]), bars, store.latest_fx(), self.config.display_currency
-        ).row(0, named=True)
-        price, price_date = view["price"], view["price_date"]
-        if price is None or price_date is None:
-            return None
-        data_time = _iso(view["price_time"]) if view["price_time"] is not None else str(price_date)
-        value: float | None
-        if rule.metric == "price":
-            value = price
-        elif rule.metric == "market_cap":
-            value = view["market_cap"]
-        elif rule.metric == "change_pct_1d":
-            value = view["change_pct"]
-        else:
-            opening = self._open(symbol, str(price_date), view["market"], bars)
-            value = price / opening - 1.0 if opening else None
-        return None if value is None else Observation(float(value), data_time, symbol)
-
-    def _open(self, symbol: str, day: str, market: str, bars: pl.DataFrame) -> float | None:
-        """Today's open: the day's bar's open, else the first stored quote of that trading day."""
-        import polars as pl
-
-        from monitor.markets import MARKET_ZONES
-
-        bar = bars.filter((pl.col("date") == day) & pl.col("open").is_not_null())
-        if not bar.is_empty():
-            return float(bar["open"][0])
-        start = datetime.combine(date.fromisoformat(day), time(0), MARKET_ZONES.get(market, MARKET_ZONES["HK"]))
-        quotes = self.store.quotes_since([symbol], int(start.timestamp()))
-        quotes = quotes.filter((pl.col("ts") < int(start.timestamp()) + 86400) & pl.col("price").is_not_null())
-        return float(quotes["price"][0]) if not quotes.is_empty() else None
-
-    def _token(self, rule: AlertRule) -> Observation | None:
-        import polars as pl
-
-        from monitor.analytics import maker_share, model_share
-
-        latest = self.store.latest_token_date()
-        if latest is None:
-            return None
-        since = (date.fromisoformat(latest) - timedelta(days=8)).isoformat()
-        daily = self.store.token_daily(since)
-        unattributed = self.config.unattributed_authors
-        if rule.subject_kind == "maker":
-            share = maker_share(daily, {}, unattributed).filter(pl.col("maker_id") == rule.subject)
-        else:
-            pattern = f"^{re.escape(rule.subject)}(?:-\\d{{8}})?$"  # the permaslug adds a release date
-            share = model_share(daily, {}, unattributed).filter(pl.col("model_permaslug").str.contains(pattern))
-        row = share.filter(pl.col("date") == date.fromisoformat(latest)).head(1)
-        if row.is_empty():
-            return None  # not in the export's top 50 that day: unknown, not zero
-        column = {"token_share": "share", "token_share_change_7d": "d_share_7d", "rank": "rank"}[rule.metric]
-        value = row[column][0]
-        subject = rule.subject if rule.subject_kind == "maker" else str(row["model_permaslug"][0])
-        return None if value is None else Observation(float(value), latest, subject)
-
-    def _staleness(self, rule: AlertRule, now: float) -> Observation | None:
-        """Seconds since the source's newest successful poll, while a watched market trades (prices only)."""
-        from monitor.markets import market_state
-
-        if rule.subject != "openrouter":
-            at = datetime.fromtimestamp(now, UTC)
-            markets = {c.market for c in self.config.companies}
-            if not any(market_state(self.config.markets[m], at).is_trading for m in markets):
-                return None
-        jobs = [job for job, upstream in self.job_upstreams.items() if upstream == rule.subject]
-        polls = self.store.latest_polls()
-        last_ok = [t for job, t in zip(polls["job"], polls["last_ok"], strict=True) if job in jobs and t is not None]
-        if not last_ok:
-            return None  # it never worked: nothing has stopped
-        newest = max(last_ok)
-        return Observation(now - newest, _iso(newest), rule.subject)
 
     def _entrants(self, rule: AlertRule, now: float) -> list[Fired]:
         """Models of the maker in the top N on a newly stored day that were not on the stored day before.

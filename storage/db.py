@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -492,7 +492,168 @@ class _Reads:
         return self.frame("fundamentals", order="symbol, metric, period_end DESC, months DESC")
 
 
-class Store(_Reads):
+class _Maintenance(_Reads):
+    """Retention and upkeep: monitor/retention.py decides what goes; these do it in small batches, each in its
+    own short transaction, so the collector's writes never wait long."""
+
+    _write_lock: threading.Lock
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # Store's one write transaction
+
+    def prune_quotes(self, symbol: str, start_ts: int, end_ts: int, limit: int) -> int:
+        """Delete at most `limit` of the symbol's quotes with start_ts <= ts < end_ts, in one short transaction."""
+        with self.transaction() as tx:
+            return tx.execute(
+                "DELETE FROM quotes WHERE symbol = ? AND ts IN (SELECT ts FROM quotes WHERE symbol = ? "
+                "AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?)",
+                (symbol, symbol, start_ts, end_ts, limit),
+            ).rowcount
+
+    def count_quotes(self, symbol: str, start_ts: int, end_ts: int) -> int:
+        sql = "SELECT COUNT(*) FROM quotes WHERE symbol = ? AND ts >= ? AND ts < ?"
+        return int(self.conn().execute(sql, (symbol, start_ts, end_ts)).fetchone()[0])
+
+    def first_quote_ts(self, symbol: str) -> int | None:
+        row = self.conn().execute("SELECT MIN(ts) FROM quotes WHERE symbol = ?", (symbol,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def prune_polls(self, before: float, limit: int, dry_run: bool = False) -> int:
+        """Delete (or with dry_run count) at most `limit` of the oldest polls that finished before `before`.
+        A job's newest poll is kept whatever its age; job_state keeps each job's counters."""
+        keep = "id NOT IN (SELECT last_id FROM job_state)"
+        if dry_run:
+            sql = f"SELECT COUNT(*) FROM (SELECT id FROM polls WHERE finished < ? AND {keep} ORDER BY id LIMIT ?)"
+            return int(self.conn().execute(sql, (before, limit)).fetchone()[0])
+        with self.transaction() as tx:
+            return tx.execute(
+                f"DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE finished < ? AND {keep} "
+                "ORDER BY id LIMIT ?)",
+                (before, limit),
+            ).rowcount
+
+    def incremental_vacuum(self, pages: int = 2000) -> int:
+        """Hand back up to `pages` free pages to the file system (auto_vacuum=INCREMENTAL databases only);
+        returns the pages still free."""
+        conn = self.conn()
+        if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
+            return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+        with self._write_lock:
+            conn.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
+        return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy by SQLite's online backup API, safe while a collector writes: one step inside one
+        read transaction (WAL: the writer is never blocked, and the copy is never restarted by its commits)."""
+        dest = sqlite3.connect(target)
+        try:
+            self.conn().backup(dest)
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+
+    def integrity_check(self) -> list[str]:
+        return [str(r[0]) for r in self.conn().execute("PRAGMA integrity_check").fetchall()]
+
+    def table_stats(self) -> list[dict[str, Any]]:
+        """Rows and bytes (table plus its indexes) per table, from the dbstat virtual table."""
+        conn = self.conn()
+        sizes: dict[str, int] = {}
+        for tbl, size in conn.execute(
+            "SELECT COALESCE(m.tbl_name, d.name), SUM(d.pgsize) FROM dbstat d "
+            "LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY d.name"
+        ):
+            sizes[str(tbl)] = sizes.get(str(tbl), 0) + int(size)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        return [{"table": t, "rows": self.count(t), "bytes": sizes.get(t, 0)} for t in tables]
+
+
+class _Writes(_Maintenance):
+    """Writes of one kind of record each (watchlist, fundamentals, share counts, per-symbol status, alert
+    events); the generic upsert, the poll record and the transaction itself are Store's."""
+
+    def sync_instruments(self, companies: Iterable[Any]) -> None:
+        """Write the configured watchlist; keeps the share counts an upstream reported."""
+        with self.transaction() as conn:
+            for c in companies:
+                conn.execute(
+                    "INSERT INTO instruments (symbol, name, currency, grp, market, total_shares, ipo_date, ipo_price,"
+                    " authors) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(symbol) DO UPDATE SET name=excluded.name,"
+                    " currency=excluded.currency, grp=excluded.grp, market=excluded.market,"
+                    " total_shares=excluded.total_shares, ipo_date=excluded.ipo_date, ipo_price=excluded.ipo_price,"
+                    " authors=excluded.authors",
+                    (
+                        c.symbol,
+                        c.name,
+                        c.currency,
+                        c.group,
+                        c.market,
+                        c.total_shares,
+                        c.ipo_date.isoformat() if c.ipo_date else None,
+                        c.ipo_price,
+                        json.dumps(list(c.openrouter_authors)),
+                    ),
+                )
+
+    def sync_fundamentals(self, rows: Iterable[Mapping[str, object]]) -> int:
+        """Replace the stored fundamentals with `rows` (the config's, whole); returns how many rows changed."""
+        cols = list(TABLES["fundamentals"]["columns"])
+        data = sorted((tuple(row[c] for c in cols) for row in rows), key=repr)  # repr: None sorts too
+        with self.transaction() as conn:
+            stored = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM fundamentals").fetchall(), key=repr)
+            if stored == data:
+                return 0
+            conn.execute("DELETE FROM fundamentals")
+            conn.executemany(
+                f"INSERT INTO fundamentals ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", data
+            )
+            return len(data) + len(stored)
+
+    def set_reported_shares(self, shares: Mapping[str, int], at: int, conn: sqlite3.Connection) -> int:
+        before = conn.total_changes
+        conn.executemany(
+            "UPDATE instruments SET reported_shares=?, reported_shares_time=? WHERE symbol=? "
+            "AND reported_shares IS NOT ?",
+            [(n, at, s, n) for s, n in shares.items()],
+        )
+        return conn.total_changes - before
+
+    def set_symbol_status(
+        self, job: str, outcomes: Iterable[tuple[str, bool, str | None]], at: float, conn: sqlite3.Connection
+    ) -> None:
+        """(symbol, got data, error text or None) for each symbol a poll asked for; `last_ok` keeps the
+        time of each symbol's newest success."""
+        conn.executemany(
+            "INSERT INTO symbol_status (job, symbol, checked, ok, error, last_ok) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(job, symbol) DO UPDATE SET checked=excluded.checked, ok=excluded.ok, error=excluded.error, "
+            "last_ok=COALESCE(excluded.last_ok, symbol_status.last_ok)",
+            [(job, symbol, at, int(ok), error, at if ok else None) for symbol, ok, error in outcomes],
+        )
+
+    def alert_state(self, rule_key: str, conn: sqlite3.Connection) -> dict[str, Any] | None:
+        cols = list(TABLES["alert_state"]["columns"])
+        row = conn.execute(f"SELECT {', '.join(cols)} FROM alert_state WHERE rule_key=?", (rule_key,)).fetchone()
+        return dict(zip(cols, row, strict=True)) if row else None
+
+    def add_alert_event(self, event: Mapping[str, object], conn: sqlite3.Connection) -> int | None:
+        """Insert one firing; None when this (rule_key, transition) already fired (another process, a restart)."""
+        cols = [c for c in TABLES["alert_events"]["columns"] if c != "id" and c in event]
+        cursor = conn.execute(
+            f"INSERT INTO alert_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (rule_key, transition) DO NOTHING",  # only this conflict: a NOT NULL breach still raises
+            [event[c] for c in cols],
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def record_alert_delivery(self, event_id: int, delivered_to: str, error: str | None, attempts: int) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE alert_events SET delivered_to=?, delivery_error=?, attempts=? WHERE id=?",
+                (delivered_to, error, attempts, event_id),
+            )
+
+
+class Store(_Writes):
     """The one SQLite database of a tokentape install. Safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
@@ -660,52 +821,6 @@ class Store(_Reads):
             tx.executemany(sql, data)
             return tx.total_changes - before
 
-    def sync_instruments(self, companies: Iterable[Any]) -> None:
-        """Write the configured watchlist; keeps the share counts an upstream reported."""
-        with self.transaction() as conn:
-            for c in companies:
-                conn.execute(
-                    "INSERT INTO instruments (symbol, name, currency, grp, market, total_shares, ipo_date, ipo_price,"
-                    " authors) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(symbol) DO UPDATE SET name=excluded.name,"
-                    " currency=excluded.currency, grp=excluded.grp, market=excluded.market,"
-                    " total_shares=excluded.total_shares, ipo_date=excluded.ipo_date, ipo_price=excluded.ipo_price,"
-                    " authors=excluded.authors",
-                    (
-                        c.symbol,
-                        c.name,
-                        c.currency,
-                        c.group,
-                        c.market,
-                        c.total_shares,
-                        c.ipo_date.isoformat() if c.ipo_date else None,
-                        c.ipo_price,
-                        json.dumps(list(c.openrouter_authors)),
-                    ),
-                )
-
-    def sync_fundamentals(self, rows: Iterable[Mapping[str, object]]) -> int:
-        """Replace the stored fundamentals with `rows` (the config's, whole); returns how many rows changed."""
-        cols = list(TABLES["fundamentals"]["columns"])
-        data = sorted((tuple(row[c] for c in cols) for row in rows), key=repr)  # repr: None sorts too
-        with self.transaction() as conn:
-            stored = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM fundamentals").fetchall(), key=repr)
-            if stored == data:
-                return 0
-            conn.execute("DELETE FROM fundamentals")
-            conn.executemany(
-                f"INSERT INTO fundamentals ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", data
-            )
-            return len(data) + len(stored)
-
-    def set_reported_shares(self, shares: Mapping[str, int], at: int, conn: sqlite3.Connection) -> int:
-        before = conn.total_changes
-        conn.executemany(
-            "UPDATE instruments SET reported_shares=?, reported_shares_time=? WHERE symbol=? "
-            "AND reported_shares IS NOT ?",
-            [(n, at, s, n) for s, n in shares.items()],
-        )
-        return conn.total_changes - before
-
     def record_poll(
         self,
         job: str,
@@ -740,40 +855,6 @@ class Store(_Reads):
             (job, cursor.lastrowid, started, finished, int(ok), error, rows, finished if ok else None, int(not ok)),
         )
 
-    def set_symbol_status(
-        self, job: str, outcomes: Iterable[tuple[str, bool, str | None]], at: float, conn: sqlite3.Connection
-    ) -> None:
-        """(symbol, got data, error text or None) for each symbol a poll asked for; `last_ok` keeps the
-        time of each symbol's newest success."""
-        conn.executemany(
-            "INSERT INTO symbol_status (job, symbol, checked, ok, error, last_ok) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(job, symbol) DO UPDATE SET checked=excluded.checked, ok=excluded.ok, error=excluded.error, "
-            "last_ok=COALESCE(excluded.last_ok, symbol_status.last_ok)",
-            [(job, symbol, at, int(ok), error, at if ok else None) for symbol, ok, error in outcomes],
-        )
-
-    def alert_state(self, rule_key: str, conn: sqlite3.Connection) -> dict[str, Any] | None:
-        cols = list(TABLES["alert_state"]["columns"])
-        row = conn.execute(f"SELECT {', '.join(cols)} FROM alert_state WHERE rule_key=?", (rule_key,)).fetchone()
-        return dict(zip(cols, row, strict=True)) if row else None
-
-    def add_alert_event(self, event: Mapping[str, object], conn: sqlite3.Connection) -> int | None:
-        """Insert one firing; None when this (rule_key, transition) already fired (another process, a restart)."""
-        cols = [c for c in TABLES["alert_events"]["columns"] if c != "id" and c in event]
-        cursor = conn.execute(
-            f"INSERT INTO alert_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-            "ON CONFLICT (rule_key, transition) DO NOTHING",  # only this conflict: a NOT NULL breach still raises
-            [event[c] for c in cols],
-        )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
-
-    def record_alert_delivery(self, event_id: int, delivered_to: str, error: str | None, attempts: int) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "UPDATE alert_events SET delivered_to=?, delivery_error=?, attempts=? WHERE id=?",
-                (delivered_to, error, attempts, event_id),
-            )
-
     def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
         sql = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
         if conn is not None:
@@ -781,71 +862,3 @@ class Store(_Reads):
         else:
             with self.transaction() as tx:
                 tx.execute(sql, (key, value))
-
-    # -- retention and maintenance (monitor/retention.py decides what; these do it in small batches) ----------
-
-    def prune_quotes(self, symbol: str, start_ts: int, end_ts: int, limit: int) -> int:
-        """Delete at most `limit` of the symbol's quotes with start_ts <= ts < end_ts, in one short transaction."""
-        with self.transaction() as tx:
-            return tx.execute(
-                "DELETE FROM quotes WHERE symbol = ? AND ts IN (SELECT ts FROM quotes WHERE symbol = ? "
-                "AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?)",
-                (symbol, symbol, start_ts, end_ts, limit),
-            ).rowcount
-
-    def count_quotes(self, symbol: str, start_ts: int, end_ts: int) -> int:
-        sql = "SELECT COUNT(*) FROM quotes WHERE symbol = ? AND ts >= ? AND ts < ?"
-        return int(self.conn().execute(sql, (symbol, start_ts, end_ts)).fetchone()[0])
-
-    def first_quote_ts(self, symbol: str) -> int | None:
-        row = self.conn().execute("SELECT MIN(ts) FROM quotes WHERE symbol = ?", (symbol,)).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
-
-    def prune_polls(self, before: float, limit: int, dry_run: bool = False) -> int:
-        """Delete (or with dry_run count) at most `limit` of the oldest polls that finished before `before`.
-        A job's newest poll is kept whatever its age; job_state keeps each job's counters."""
-        keep = "id NOT IN (SELECT last_id FROM job_state)"
-        if dry_run:
-            sql = f"SELECT COUNT(*) FROM (SELECT id FROM polls WHERE finished < ? AND {keep} ORDER BY id LIMIT ?)"
-            return int(self.conn().execute(sql, (before, limit)).fetchone()[0])
-        with self.transaction() as tx:
-            return tx.execute(
-                f"DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE finished < ? AND {keep} "
-                "ORDER BY id LIMIT ?)",
-                (before, limit),
-            ).rowcount
-
-    def incremental_vacuum(self, pages: int = 2000) -> int:
-        """Hand back up to `pages` free pages to the file system (auto_vacuum=INCREMENTAL databases only);
-        returns the pages still free."""
-        conn = self.conn()
-        if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
-            return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-        with self._write_lock:
-            conn.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
-        return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-
-    def backup(self, target: str | Path) -> None:
-        """A consistent copy by SQLite's online backup API, safe while a collector writes: one step inside one
-        read transaction (WAL: the writer is never blocked, and the copy is never restarted by its commits)."""
-        dest = sqlite3.connect(target)
-        try:
-            self.conn().backup(dest)
-            dest.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dest.close()
-
-    def integrity_check(self) -> list[str]:
-        return [str(r[0]) for r in self.conn().execute("PRAGMA integrity_check").fetchall()]
-
-    def table_stats(self) -> list[dict[str, Any]]:
-        """Rows and bytes (table plus its indexes) per table, from the dbstat virtual table."""
-        conn = self.conn()
-        sizes: dict[str, int] = {}
-        for tbl, size in conn.execute(
-            "SELECT COALESCE(m.tbl_name, d.name), SUM(d.pgsize) FROM dbstat d "
-            "LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY d.name"
-        ):
-            sizes[str(tbl)] = sizes.get(str(tbl), 0) + int(size)
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        return [{"table": t, "rows": self.count(t), "bytes": sizes.get(t, 0)} for t in tables]

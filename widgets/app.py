@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.screen import Screen
 
 from monitor.config import Config
@@ -30,11 +30,11 @@ from monitor.feed import DataFeed
 from monitor.markets import HKT
 from widgets import screen_cache
 from widgets.app_alerts import AlertsMixin
+from widgets.app_commands import CommandsMixin
 from widgets.app_drilldown import DrillDownMixin
 from widgets.dashboard import DashboardScreen
 from widgets.first_screen import FirstScreen
-from widgets.help import HelpScreen, render_help
-from widgets.keys import APP_BINDINGS, bound_keys
+from widgets.keys import APP_BINDINGS
 from widgets.messages import DashboardReady, FirstScreenReady, PollFinished
 from widgets.views import ScreenViews, StatusView
 
@@ -50,7 +50,7 @@ def cache_file_for(source: str, config_path: Path) -> Path:
     return screen_cache.cache_path(source, config_path)
 
 
-class TokentapeApp(AlertsMixin, DrillDownMixin, App[None]):
+class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tokentape"
     ENABLE_COMMAND_PALETTE = True
@@ -253,42 +253,3 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, App[None]):
         from widgets.share_chart import ShareChart
 
         self.dashboard_screen.query_one(ShareChart).next_range()
-
-    def action_help(self) -> None:
-        # Keys as the footer shows them: "/" and "?", not "slash" and "question_mark".
-        rows = [
-            (str(b.id), self.get_key_display(dataclasses.replace(b, key=key)), b.description)
-            for b, key in bound_keys(self.config.keys)
-        ]
-        attribution = self.dashboard.attribution if self.dashboard else ""
-        self.push_screen(HelpScreen(render_help(rows, str(self.log_file or "—"), str(self.config.path), attribution)))
-
-    def action_export(self) -> None:
-        if self.dashboard is None:
-            self.notify("nothing to export yet", severity="warning")
-            return
-        self._export_worker(self.dashboard, self.export_screenshot(title="tokentape"))
-
-    @work(thread=True, group="export", exit_on_error=False)
-    def _export_worker(self, dashboard: Dashboard, svg: str) -> None:
-        from monitor import export
-
-        export_dir = self.config.ui.export_dir
-        root = Path(export_dir).expanduser() if export_dir else Path.home() / "tokentape-exports"
-        try:
-            folder = export.export_folder(dashboard, root, svg)
-        except export.ExportError as exc:
-            self._from_worker(self.notify, str(exc), severity="error", timeout=10, markup=False)
-            return
-        self.last_export = folder
-        self._from_worker(self.notify, f"exported to {folder}", timeout=8, markup=False)
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for binding, key in bound_keys(self.config.keys):
-            if binding.id != "quit":
-                yield SystemCommand(
-                    f"{binding.description} ({key})",
-                    binding.tooltip,
-                    lambda action=binding.action: self.run_action(action),
-                )
