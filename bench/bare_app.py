@@ -18,19 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
-COMPANIES = (  # (name, symbol, group): the bundled config's watchlist, index excluded (it has no card)
+COMPANIES = (  # (name, symbol, group): the companies the demo lists (the others have no recorded prices)
     ("MiniMax", "0100.HK", "core"),
     ("Zhipu", "2513.HK", "core"),
     ("Tencent", "0700.HK", "peer"),
-    ("Alibaba", "9988.HK", "peer"),
-    ("Baidu", "9888.HK", "peer"),
-    ("Xiaomi", "1810.HK", "peer"),
-    ("SenseTime", "0020.HK", "peer"),
-    ("NVIDIA", "NVDA", "peer"),
-    ("Alphabet", "GOOGL", "peer"),
-    ("Meta", "META", "peer"),
-    ("Microsoft", "MSFT", "peer"),
-    ("Amazon", "AMZN", "peer"),
 )
 CARD = (
     "HKD 297.40  -4.94 -1.63%\nmcap HKD 92.2B · USD 11.8B\nvs IPO 165.00 +80.24%\n"
@@ -76,10 +67,7 @@ CHART = "\n".join(
     ]
     + ["weekly: top 9 models + Others · then daily · share, Δ7d"]
 )
-STATUS = (
-    "DEMO · bundled real data as of 2026-10-08 01:46 UTC, no network · * price days between reported "
-    "closes are interpolated"
-)
+STATUS = "DEMO · real data as of 2026-10-08 01:46 UTC · offline · * interpolated price days"
 HEADER = " tokentape  DEMO  {clock}  HK open US closed  tokens 2026-10-07 · 2h  USD"
 
 # The dashboard's stylesheet (widgets/app.tcss) and its widgets' own DEFAULT_CSS, inlined.

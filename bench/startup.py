@@ -58,13 +58,13 @@ M = re.MULTILINE
 PRESENT: list[Marker] = [
     "MiniMax 0100.HK",  # the two core cards' titles ...
     "Zhipu 2513.HK",
-    re.compile(r"^│ [A-Z]{3} [\d,]+\.\d\d .*││ [A-Z]{3} [\d,]+\.\d\d ", M),  # ... both with a price
+    re.compile(r"^[│┃] [A-Z]{3} [\d,]+\.\d\d .*[│┃][│┃] [A-Z]{3} [\d,]+\.\d\d ", M),  # ... both priced (┃: focused)
     re.compile(r"^ *MiniMax +0100\.HK +[\d,]+\.\d\d ", M),  # peer moves: both core rows priced
     re.compile(r"^ *Zhipu +2513\.HK +[\d,]+\.\d\d ", M),
     re.compile(r"^ *median core .*[+-]\d+\.\d%", M),  # ... down to the group medians
     re.compile(r"^ +1 +\S.*\d\.\d\d%", M),  # leaderboard: row 1 with a share
     re.compile(r"\d\.\d\d% +[+-]\d+\.\d\dpp *$", M),  # share chart: a maker's share and Δ7d, at the right edge
-    "DEMO · bundled real data",  # the status line of the demo, once its database has been read
+    "DEMO · real data as of",  # the status line of the demo, once its database has been read
 ]
 ABSENT: list[Marker] = ["cached screen", "reading the database"]
 KINDS = ("floor", "first", "warm")
