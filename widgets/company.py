@@ -25,6 +25,7 @@ from monitor.history import RANGE_LABELS, RANGES
 from monitor.markets import MARKET_ZONES
 from monitor.text import fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, truncate
 from widgets.charts import Axis, ChartPane, Marker, PriceSeries, ShareSeries, price_chart, share_chart, volume_chart
+from widgets.keys import DRILL_BINDINGS
 
 if TYPE_CHECKING:
     from monitor.dashboard import Dashboard
@@ -256,11 +257,7 @@ def range_bar(current: str) -> Text:
 
 
 COMPANY_BINDINGS: list[BindingType] = [
-    Binding("escape", "back", "Back", id="back", tooltip="Back to the dashboard, as it was"),
-    Binding("tab", "app.focus_next", "Next", show=False),
-    Binding("shift+tab", "app.focus_previous", "Previous", show=False),
-    Binding("left_square_bracket", "shift_range(-1)", "Range −", id="range_prev", tooltip="The shorter range"),
-    Binding("right_square_bracket", "shift_range(1)", "Range +", id="range_next", tooltip="The longer range"),
+    *DRILL_BINDINGS,
     Binding("k", "candles", "Line/Candles", id="candles", tooltip="Line or candlesticks (needs OHLC bars)"),
     *(Binding(str(i), f"set_range({i - 1})", RANGE_LABELS.get(r, r), show=False) for i, r in enumerate(RANGES, 1)),
 ]

@@ -27,3 +27,13 @@ APP_BINDINGS: list[BindingType] = [
 def bound_keys(keymap: Mapping[str, str]) -> list[tuple[Binding, str]]:
     """Each binding with the key it is bound to now: the user's remapping, else the default."""
     return [(b, keymap.get(b.id, b.key)) for b in APP_BINDINGS if isinstance(b, Binding) and b.id]
+
+
+# The drill-down screens' shared keys (widgets/company.py, widgets/model.py): back, focus, and range steps.
+DRILL_BINDINGS: list[BindingType] = [
+    Binding("escape", "back", "Back", id="back", tooltip="Back to the previous screen, as it was"),
+    Binding("tab", "app.focus_next", "Next", show=False),
+    Binding("shift+tab", "app.focus_previous", "Previous", show=False),
+    Binding("left_square_bracket", "shift_range(-1)", "Range −", id="range_prev", tooltip="The shorter range"),
+    Binding("right_square_bracket", "shift_range(1)", "Range +", id="range_next", tooltip="The longer range"),
+]

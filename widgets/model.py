@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from monitor.history import MODEL_RANGES, segments
 from monitor.text import fmt_big, fmt_share, safe_text, truncate
 from widgets.charts import Axis, ChartPane, ShareSeries, share_chart
+from widgets.keys import DRILL_BINDINGS
 
 if TYPE_CHECKING:
     from monitor.history import ModelHistory
@@ -82,11 +83,7 @@ def model_view(history: ModelHistory) -> ModelView:
 
 
 MODEL_BINDINGS: list[BindingType] = [
-    Binding("escape", "back", "Back", id="back", tooltip="Back to the previous screen"),
-    Binding("tab", "app.focus_next", "Next", show=False),
-    Binding("shift+tab", "app.focus_previous", "Previous", show=False),
-    Binding("left_square_bracket", "shift_range(-1)", "Range −", id="range_prev", tooltip="The shorter range"),
-    Binding("right_square_bracket", "shift_range(1)", "Range +", id="range_next", tooltip="The longer range"),
+    *DRILL_BINDINGS,
     *(Binding(str(i), f"set_range({i - 1})", r, show=False) for i, r in enumerate(MODEL_RANGES, 1)),
 ]
 
