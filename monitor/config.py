@@ -102,6 +102,7 @@ class JobsConfig(_Table, frozen=True):
     openrouter_export_seconds: _PositiveInt = 10800
     openrouter_models_seconds: _PositiveInt = 86400
     openrouter_weekly_seconds: _NonNegativeInt = 21600  # 0 turns the weekly chart off
+    openrouter_day_view_seconds: _NonNegativeInt = 21600  # 0 turns the per-model day view (spend) off
 
 
 class UiConfig(_Table, frozen=True):

@@ -74,6 +74,8 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
         store.upsert("daily_bars", bars, conn)
         store.upsert("token_daily", [row for row in data["token_daily"] if row["date"] != newest], conn)
         store.upsert("token_weekly", data["token_weekly"], conn)
+        store.upsert("model_prices", data.get("model_prices", []), conn)
+        store.upsert("model_day_usage", data.get("model_day_usage", []), conn)
         store.upsert(
             "fx",
             [

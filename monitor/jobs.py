@@ -308,7 +308,17 @@ async def fetch_models(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
             client, src.base_url, int(ctx.clock()), timeout=src.timeout_seconds
         ),
     )
-    return Fetched(rows={"models": rows})
+    # The day's prices join the price history in the same transaction as the catalogue itself.
+    day = datetime.fromtimestamp(ctx.clock(), UTC).date().isoformat()
+    return Fetched(rows={"models": rows, "model_prices": openrouter.price_rows(rows, day)})
+
+
+async def fetch_day_view(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
+    rows = await ctx.upstreams.call(
+        "openrouter",
+        lambda client, src: openrouter.fetch_day_view(client, src.base_url, timeout=src.timeout_seconds),
+    )
+    return Fetched(rows={"model_day_usage": rows})
 
 
 async def fetch_weekly(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
@@ -390,7 +400,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(
         name="openrouter_models",
         upstream="openrouter",
-        tables=frozenset({"models"}),
+        tables=frozenset({"models", "model_prices"}),
         fetch=fetch_models,
         cadence=Every(lambda j: j.openrouter_models_seconds),
     ),
@@ -401,6 +411,14 @@ JOBS: tuple[JobSpec, ...] = (
         fetch=fetch_weekly,
         cadence=Every(lambda j: j.openrouter_weekly_seconds),
         enabled=lambda config: config.jobs.openrouter_weekly_seconds > 0,
+    ),
+    JobSpec(
+        name="openrouter_day_view",
+        upstream="openrouter",
+        tables=frozenset({"model_day_usage"}),
+        fetch=fetch_day_view,
+        cadence=Every(lambda j: j.openrouter_day_view_seconds),
+        enabled=lambda config: config.jobs.openrouter_day_view_seconds > 0,
     ),
 )
 JOB_SPECS = {spec.name: spec for spec in JOBS}

@@ -10,6 +10,9 @@ rates and the stored token days. No I/O besides `load`'s reads; nothing here imp
 - ARR: the latest `arr`, else `api_arr` (then the multiple is P/API-ARR). Each input has its age; one older than
   STALE_MONTHS is stale. A figure nothing reports is None (shown "—"), never zero.
 - Token share 7d: the maker's tokens over all tokens summed over the last 7 stored days (token-weighted).
+- Token economics (monitor/spend.py): spend share 7d, the maker's spend on its newest known day (reported by
+  OpenRouter's day view, else an estimate at that day's list prices), an annualised run-rate (an estimate) and the
+  revenue the cap needs at the reference's P/ARR (Anthropic's); each maker's notes say which figures are estimates.
 - Money is converted to USD at the newest stored rate of each currency; each row names the rates and their times.
 """
 
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from monitor import analytics
+from monitor import analytics, spend
 from monitor.config import PRIVATE_PREFIX, Config, Fundamental, Reference
 from monitor.text import fmt_big, fmt_share, markdown_text, safe_text, truncate
 
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from storage import Store
 
 STALE_MONTHS = 15
+SHARES_TOLERANCE = 0.01  # config vs Tencent-reported share counts further apart than this are said on the row
 TOKEN_DAYS = 7
 FORMATS = ("table", "csv", "json", "md", "parquet")
 HINT = "no fundamentals: add [[fundamental]] tables (symbol, metric, value, currency, period_end, months, source)"
@@ -216,7 +220,8 @@ ROW_SCHEMA: dict[str, Any] = {
     "arr_qualifier": pl.String,
     "arr_age_months": pl.Float64,
     "token_share_7d": pl.Float64,
-}
+    "shares_note": pl.String,
+} | spend.SPEND_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,9 @@ class Valuation:
     references: pl.DataFrame
     sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # symbol/reference -> figures used
     token_days: tuple[str, ...] = ()
+    spend_days: tuple[str, ...] = ()
+    spend_notes: tuple[str, ...] = ()  # how each maker's spend was had: reported, estimated (split, price day)
+    reference_multiple: tuple[str, float] | None = None  # (reference name, its P/ARR) behind revenue_needed_usd
     fx_notes: tuple[str, ...] = ()
     attribution: str = ""
     is_demo: bool = False
@@ -242,8 +250,14 @@ def compute(
     today: date,
     generated_at: float | None = None,
     makers: Mapping[str, str] | None = None,
+    spend_days: pl.DataFrame | None = None,
+    instruments: pl.DataFrame | None = None,
 ) -> Valuation:
-    """The multiples. `companies` is Dashboard.companies; `token_daily` holds the last 7 stored days."""
+    """The multiples. `companies` is Dashboard.companies; `token_daily` holds the last 7 stored days;
+    `spend_days` is spend.model_days over the spend window (the last 7 days with tokens or day-view rows)."""
+    spend_days = spend_days if spend_days is not None else pl.DataFrame(schema=spend.MODEL_DAY_SCHEMA)
+    spend_notes: list[str] = []
+    share_notes = shares_notes(instruments) if instruments is not None else {}
     figures = to_usd(fundamentals, fx_latest)
     cap_rates = usd_rates(fx_latest, companies["currency"].unique().to_list())
     rate_of = {r["currency"]: r["usd_rate"] for r in cap_rates.iter_rows(named=True)}
@@ -283,6 +297,8 @@ def compute(
                 "arr_qualifier": (arr["qualifier"] or None) if arr else None,
                 "arr_age_months": _months_between(date.fromisoformat(arr["period_end"]), today) if arr else None,
                 "token_share_7d": token_share_7d(token_daily, list(co["authors"] or [])),
+                "shares_note": share_notes.get(co["symbol"]),
+                **spend.spend_fields(_maker_spend(spend_days, co["name"], list(co["authors"] or []), spend_notes)),
             }
         )
     frame = pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row").with_columns(
@@ -293,6 +309,13 @@ def compute(
         multiple(pl.col("market_cap_usd"), pl.col("token_share_7d") * 100).alias("cap_per_pp_usd"),
     )
     references = _references(figures, today, sources)
+    ref = references.filter(pl.col("p_arr").is_not_null()).head(1)
+    ref_multiple = (str(ref["name"][0]), float(ref["p_arr"][0])) if not ref.is_empty() else None
+    frame = frame.with_columns(
+        (pl.col("market_cap_usd") / ref_multiple[1] if ref_multiple else pl.lit(None, pl.Float64)).alias(
+            "revenue_needed_usd"
+        )
+    )
     to_display = analytics.fx_rate(fx_latest, "USD", display_currency)
     authors_of: dict[str, list[str]] = {}
     for author, maker in (makers or {}).items():
@@ -302,6 +325,14 @@ def compute(
         pl.Series(
             "token_share_7d",
             [token_share_7d(token_daily, authors_of.get(n, [])) for n in references["name"].to_list()],
+            dtype=pl.Float64,
+        ),
+        pl.Series(
+            "spend_share_7d",
+            [
+                spend.spend_fields(_maker_spend(spend_days, n, authors_of.get(n, []), spend_notes))["spend_share_7d"]
+                for n in references["name"].to_list()
+            ],
             dtype=pl.Float64,
         ),
     )
@@ -324,7 +355,38 @@ def compute(
         sources=sources,
         token_days=days,
         fx_notes=notes,
+        spend_days=tuple(sorted(set(spend_days["date"].to_list()))),
+        spend_notes=tuple(dict.fromkeys(spend_notes)),
+        reference_multiple=ref_multiple,
     )
+
+
+def shares_notes(instruments: pl.DataFrame) -> dict[str, str]:
+    """symbol -> a note where the config's total_shares and Tencent's reported total differ by more than 1 %."""
+    notes = {}
+    for r in instruments.iter_rows(named=True):
+        mine, theirs = r["total_shares"], r["reported_shares"]
+        if mine and theirs and abs(mine - theirs) / theirs > SHARES_TOLERANCE:
+            when = _iso(r["reported_shares_time"]) or "date unknown"
+            notes[r["symbol"]] = (
+                f"share count: config {mine:,} vs Tencent-reported {theirs:,} ({when}), "
+                f"{(mine - theirs) / theirs:+.1%} apart; cap uses config"
+            )
+    return notes
+
+
+def _maker_spend(days: pl.DataFrame, name: str, authors: list[str], notes: list[str]) -> spend.MakerSpend | None:
+    got = spend.maker_spend(days, authors) if authors else None
+    if got is not None and got.spend_day is not None:
+        how = {"reported": "reported by OpenRouter", "estimate": "ESTIMATE (tokens x list price)"}.get(
+            got.spend_kind or "", "reported + ESTIMATE (tokens x list price)"
+        )
+        extra = f"; split: {', '.join(got.splits)}" if got.splits else ""
+        extra += f"; list prices of {', '.join(got.price_dates)}" if got.price_dates else ""
+        notes.append(f"{name}: spend {got.spend_day} {how}{extra}")
+    if got is not None:
+        notes += [f"{name}: unknown spend, {u}" for u in got.unknown]
+    return got
 
 
 def _references(figures: pl.DataFrame, today: date, sources: dict[str, list[dict[str, Any]]]) -> pl.DataFrame:
@@ -374,6 +436,22 @@ def last_token_days(store: Store, days: int = TOKEN_DAYS) -> pl.DataFrame:
     return store.token_daily(stored[0]).filter(pl.col("date").is_in(stored))
 
 
+def spend_window(store: Store, days: int = TOKEN_DAYS) -> pl.DataFrame:
+    """spend.model_days over the last `days` days with export tokens or day-view rows (bounded reads)."""
+    newest = max(filter(None, (store.latest_token_date(), store.latest_day_usage_date())), default=None)
+    if newest is None:
+        return pl.DataFrame(schema=spend.MODEL_DAY_SCHEMA)
+    start = (date.fromisoformat(newest) - timedelta(days=60)).isoformat()
+    tokens = store.token_daily(start).filter(pl.col("date") <= newest)
+    usage = store.model_day_usage(start, newest)
+    window = sorted(set(tokens["date"].to_list()) | set(usage["date"].to_list()))[-days:]
+    return spend.model_days(
+        tokens.filter(pl.col("date").is_in(window)),
+        usage.filter(pl.col("date").is_in(window)),
+        store.model_prices_until(newest, sorted(set(tokens["model_permaslug"]) | set(usage["model_permaslug"]))),
+    )
+
+
 def load(store: Store, config: Config, dashboard: Dashboard) -> Valuation:
     """Read what the multiples need and compute them for the dashboard's market caps."""
     now = dashboard.reference_now(time.time())
@@ -386,6 +464,8 @@ def load(store: Store, config: Config, dashboard: Dashboard) -> Valuation:
         dashboard.display_currency,
         today,
         makers=config.makers,
+        spend_days=spend_window(store),
+        instruments=store.instruments(),
     )
     return Valuation(**{**val.__dict__, "attribution": dashboard.attribution, "is_demo": dashboard.is_demo})
 
@@ -409,8 +489,7 @@ def sections(val: Valuation) -> dict[str, list[dict[str, Any]]]:
             {k: _clean(v) for k, v in r.items() if k not in ("fx_time",)}
             | {
                 "fx_time": _iso(r["fx_time"]),
-                "spend_share_7d": None,  # token economics (spend estimates) are not built yet
-                "spend_usd_day": None,
+                "spend_is_estimate": r["spend_kind"] not in (None, "reported"),
                 "sources": [
                     {k: (_iso(v) if k == "fx_time" else _clean(v)) for k, v in s.items()}
                     for s in val.sources.get(r["symbol"], [])
@@ -431,6 +510,11 @@ def to_json(val: Valuation) -> str:
         "display_currency": val.display_currency,
         **sections(val),
         "token_days": list(val.token_days),
+        "spend_days": list(val.spend_days),
+        "spend_notes": list(val.spend_notes),
+        "reference_multiple": (
+            {"name": val.reference_multiple[0], "p_arr": val.reference_multiple[1]} if val.reference_multiple else None
+        ),
         "fx": list(val.fx_notes),
         "attribution": val.attribution,
         "demo": val.is_demo,
@@ -461,6 +545,9 @@ def _columns(display: str) -> list[tuple[str, str, int, Any]]:
         ("arr_as_of", "ARR as of", 10, None),
         ("p_arr", "P/ARR", 8, fmt_multiple),
         ("token_share_7d", "tokens 7d", 9, fmt_share),
+        ("spend_share_7d", "spend 7d", 8, fmt_share),
+        ("spend_usd_day", "spend USD day", 13, lambda v: fmt_big(v)),
+        ("revenue_needed_usd", "need rev USD", 12, lambda v: fmt_big(v)),
     ]
 
 
@@ -501,6 +588,17 @@ def to_table(val: Valuation, markdown: bool = False) -> str:
     for symbol, figures in val.sources.items():
         for s in figures:
             lines.append(f"{'- ' if markdown else ''}{safe_text(symbol)} {source_line(s)}")
+    if val.spend_days:
+        lines += ["", "## spend" if markdown else "SPEND"]
+        lines.append(
+            f"{'- ' if markdown else ''}OpenRouter {val.spend_days[0]} … {val.spend_days[-1]}: reported where the day "
+            "view gives total_usage, else ESTIMATE = tokens x that day's list price; spend 7d counts known spend only"
+        )
+        if val.reference_multiple:
+            name, ref = val.reference_multiple
+            lines.append(f"{'- ' if markdown else ''}need rev = cap / {safe_text(name)}'s P/ARR {fmt_multiple(ref)}")
+        lines += [f"{'- ' if markdown else ''}{safe_text(n)}" for n in val.spend_notes]
+        lines += [f"{'- ' if markdown else ''}{safe_text(n)}" for n in val.rows["shares_note"].drop_nulls()]
     lines += ["", *(f"{'- ' if markdown else ''}fx: {n}" for n in val.fx_notes)]
     if val.token_days:
         lines.append(f"token share 7d: OpenRouter days {val.token_days[0]} … {val.token_days[-1]}")
@@ -570,3 +668,18 @@ def write(val: Valuation, fmt: str, out: str) -> list[Path]:
         return [path]
     except OSError as exc:
         raise ValuationError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def export_folder(val: Valuation, root: Path, svg: str | None = None, now: datetime | None = None) -> Path:
+    """The valuation screen's export key: a timestamped folder with the view's JSON, CSV, Markdown and screen (SVG)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    folder = root / f"tokentape-valuation-{stamp}"
+    write(val, "csv", str(folder))  # valuation.csv and references.csv
+    write(val, "json", str(folder / "valuation.json"))
+    write(val, "md", str(folder / "valuation.md"))
+    if svg is not None:
+        try:
+            (folder / "screen.svg").write_text(svg, encoding="utf-8")
+        except OSError as exc:
+            raise ValuationError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    return folder

@@ -65,6 +65,10 @@ DEMO_ALERTS = [
         "notify": ["screen"],
     },
 ]
+DAY_VIEW = "frontend_v1_rankings_models_view-day_2026-09-22"
+DAY_VIEW_SOURCE = "demo: OpenRouter day view 2026-09-22 (recorded)"
+CATALOGUE, CATALOGUE_DAY = "api_v1_models_data_sorted_2026-04-30", "2026-04-30"
+CATALOGUE_SOURCE = "demo: OpenRouter catalogue 2026-04-30 (recorded)"
 # HKD is pegged to the USD within 7.75-7.85; the demo uses the midpoint.
 HKD_USD = 1 / 7.80
 
@@ -79,6 +83,17 @@ def main(shared: Path) -> None:
             (fixtures / "frontend_v1_rankings_model-rankings-chart_weekly_2025-09-29_2026-09-21.json").read_text()
         )
     )
+    # Token economics: the day view's real spend for its own day, and the recorded catalogue's list prices for the
+    # demo models it lists (the bare `data` array of 2026-04-30, see SOURCES.md), stored as that day's prices.
+    day_view = [
+        row | {"source": DAY_VIEW_SOURCE}
+        for row in openrouter.parse_day_view(json.loads((fixtures / f"{DAY_VIEW}.json").read_text()))
+    ]
+    demo_models = {r["model_permaslug"] for r in daily} | {r["model_permaslug"] for r in day_view}
+    catalogue = openrouter.parse_models({"data": json.loads((fixtures / f"{CATALOGUE}.json").read_text())}, 0)
+    prices = openrouter.price_rows(
+        [m for m in catalogue if m["canonical_slug"] in demo_models], CATALOGUE_DAY, CATALOGUE_SOURCE
+    )
     data = {
         "as_of": "2026-10-08T01:46:15Z",
         "note": "demo: tokens are OpenRouter's real export (3 sample days to 2026-10-07) and 52-week chart; "
@@ -91,11 +106,16 @@ def main(shared: Path) -> None:
         "reported_closes": {s: [list(p) for p in points] for s, points in REPORTED_CLOSES.items()},
         # Materialised here, on HKEX's calendar, so the demo starts without loading a calendar.
         "daily_bars": filled_daily_bars(REPORTED_CLOSES, load_config(str(ROOT / "config.toml")).markets["HK"]),
+        "model_prices": prices,
+        "model_day_usage": day_view,
         "fx": {"pair": "HKDUSD", "rate": HKD_USD, "note": "HKD peg midpoint 7.80 per USD"},
     }
     out = ROOT / "monitor" / "demo_data" / "demo.json"
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size} bytes, {len(daily)} daily and {len(weekly)} weekly token rows)")
+    print(
+        f"wrote {out} ({out.stat().st_size} bytes, {len(daily)} daily and {len(weekly)} weekly token rows, "
+        f"{len(prices)} catalogue prices, {len(day_view)} day-view rows)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first read: a writer such as `collect` never pays
     import polars as pl
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -98,6 +98,34 @@ TABLES: dict[str, dict[str, Any]] = {
             "updated_at": int,
         },
         "pk": ("canonical_slug",),
+    },
+    # The catalogue's list prices per UTC day (USD per token), written with `models` by the catalogue job: a day's
+    # spend estimate uses that day's prices (or the newest stored day before it, named on screen).
+    "model_prices": {
+        "columns": {
+            "canonical_slug": str,
+            "date": str,
+            "id": str,
+            "prompt_price": float,
+            "completion_price": float,
+            "source": str,
+        },
+        "pk": ("canonical_slug", "date"),
+    },
+    # OpenRouter's per-model day view (rankings/models?view=day): the prompt/completion split and, where it
+    # reports `total_usage`, the model-day's real spend in USD (usage_usd NULL when not reported).
+    "model_day_usage": {
+        "columns": {
+            "date": str,
+            "model_permaslug": str,
+            "variant": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "requests": int,
+            "usage_usd": float,
+            "source": str,
+        },
+        "pk": ("date", "model_permaslug", "variant"),
     },
     "polls": {
         "columns": {"id": int, "job": str, "started": float, "finished": float, "ok": int, "error": str, "rows": int},
@@ -210,7 +238,7 @@ def describe_error(exc: BaseException) -> str:
 # altered or damaged, and says so when opened instead of failing in the middle of a read.
 CORE_TABLES = dict.fromkeys(
     ("meta", "instruments", "quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models", "polls"), 1
-) | {"symbol_status": 2, "job_state": 4, "fundamentals": 5}
+) | {"symbol_status": 2, "job_state": 4, "fundamentals": 5, "model_prices": 6, "model_day_usage": 6}
 # Tables whose newer rows must not be overwritten by an older snapshot.
 NEWEST_WINS = {"token_daily": "snapshot_date"}
 # Bookkeeping columns that do not make a row "changed" (so re-fetching an unchanged catalogue is a no-op,
@@ -292,7 +320,21 @@ def _migrate_v5(db: Any) -> None:
     )
 
 
-MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4, 5: _migrate_v5}
+def _migrate_v6(db: Any) -> None:
+    # Catalogue price history and the day view's usage; the catalogue's current prices seed the history once.
+    _create_keyed_table(db, "model_prices")
+    _create_keyed_table(db, "model_day_usage")
+    db.execute(
+        "INSERT OR IGNORE INTO model_prices (canonical_slug, date, id, prompt_price, completion_price, source) "
+        "SELECT canonical_slug, date(updated_at, 'unixepoch'), id, prompt_price, completion_price, 'openrouter-models' "
+        "FROM models WHERE updated_at IS NOT NULL"
+    )
+
+
+MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4, 5: _migrate_v5, 6: _migrate_v6}
+
+
+SQL_IN_BATCH = 500  # symbols per statement: far below SQLite's limit on bound parameters
 
 
 class _Reads:
@@ -340,12 +382,18 @@ class _Reads:
         return _frame(rows, _schema("quotes"))
 
     def quotes_since(self, symbols: Iterable[str], since_ts: int) -> pl.DataFrame:
-        """(symbol, ts, price) from `since_ts` on: what sparklines need, and no more columns than that."""
-        rows = []
+        """(symbol, ts, price) from `since_ts` on, by symbol then time: what sparklines need, and no more
+        columns than that. One statement (`symbol IN (...)`: one range of the (symbol, ts) key each).
+        (polars cannot read SQLite without connectorx or pyarrow, which the project does not depend on.)"""
+        wanted = sorted(set(symbols))
+        rows: list[Any] = []
         conn = self.conn()
-        for symbol in symbols:
+        for start in range(0, len(wanted), SQL_IN_BATCH):
+            batch = wanted[start : start + SQL_IN_BATCH]
             rows += conn.execute(
-                "SELECT symbol, ts, price FROM quotes WHERE symbol=? AND ts>=? ORDER BY ts", (symbol, since_ts)
+                f"SELECT symbol, ts, price FROM quotes WHERE symbol IN ({', '.join('?' * len(batch))}) AND ts >= ? "
+                "ORDER BY symbol, ts",
+                [*batch, since_ts],
             ).fetchall()
         return _frame(rows, _schema("quotes", ["symbol", "ts", "price"]))
 
@@ -461,6 +509,21 @@ class _Reads:
         if not slugs:
             return self.frame("models", "0")
         return self.frame("models", f"canonical_slug IN ({', '.join('?' * len(slugs))})", list(slugs))
+
+    def model_prices_until(self, end: str, slugs: Sequence[str]) -> pl.DataFrame:
+        """These models' stored list prices on or before `end`: a range per slug on the (slug, date) key."""
+        if not slugs:
+            return self.frame("model_prices", "0")
+        where = f"canonical_slug IN ({', '.join('?' * len(slugs))}) AND date <= ?"
+        return self.frame("model_prices", where, [*slugs, end], order="canonical_slug, date")
+
+    def latest_day_usage_date(self) -> str | None:
+        row = self.conn().execute("SELECT MAX(date) FROM model_day_usage").fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def model_day_usage(self, start: str, end: str) -> pl.DataFrame:
+        """The stored day-view rows (split and reported spend) from start to end."""
+        return self.frame("model_day_usage", "date BETWEEN ? AND ?", (start, end), order="date, model_permaslug")
 
     def latest_polls(self) -> pl.DataFrame:
         """Each job's newest poll, and its newest successful one as last_ok: the few rows of job_state."""

@@ -18,6 +18,7 @@ from tests.conftest import shared_fixture
 EXPORT_CSV = "openrouter/rankings-daily_sample_2026-09-30_2026-10-01_2026-10-07.csv"
 MANIFEST = "openrouter/rankings-daily_manifest_2026-10-08.json"
 WEEKLY = "openrouter/frontend_v1_rankings_model-rankings-chart_weekly_2025-09-29_2026-09-21.json"
+DAY_VIEW = "openrouter/frontend_v1_rankings_models_view-day_2026-09-22.json"
 YAHOO = "yahoo/yfinance_recorded_v8_chart_7974.T_1d_2026-09.json"
 TENCENT = "tencent/qt_gtimg_r_hk00700_r_hk00980_2018-03-29.txt"
 
@@ -109,6 +110,10 @@ def weekly_chart() -> bytes:
     return shared_fixture(WEEKLY).read_bytes()
 
 
+def day_view() -> bytes:
+    return shared_fixture(DAY_VIEW).read_bytes()
+
+
 def models_catalogue() -> dict:
     """No real /api/v1/models body was recorded; this follows the documented Model fields exactly."""
 
@@ -187,6 +192,7 @@ def serve_everything(upstream, csv_bytes: bytes | None = None, bump: float = 1.0
     serve_export(upstream, export_csv() if csv_bytes is None else csv_bytes)
     upstream.route("/api/v1/models", json.dumps(models_catalogue()), Content_Type="application/json")
     upstream.route("/api/frontend/v1/rankings/model-rankings-chart", weekly_chart(), Content_Type="application/json")
+    upstream.route("/api/frontend/v1/rankings/models", day_view(), Content_Type="application/json")
 
 
 def serve_export(upstream, csv_bytes: bytes, snapshot_date: str = "2026-10-08", manifest_bytes: bytes | None = None):

@@ -80,9 +80,11 @@ async def test_every_job_fills_the_database(upstream, collector, store):
         "openrouter_export",
         "openrouter_models",
         "openrouter_weekly",
+        "openrouter_day_view",
     }
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     assert store.count("token_daily") == 153 and store.count("token_weekly") == 520
+    assert store.count("model_day_usage") == 20  # the day view's top 20, with their reported spend
     assert store.get_meta("openrouter_snapshot_date") == "2026-10-08"
     assert store.get_meta("openrouter_attribution").startswith("Source: OpenRouter")
     latest = {r["symbol"]: r for r in store.latest_quotes(list(PRICES)).iter_rows(named=True)}

@@ -17,6 +17,7 @@ from storage import Store
 from tests.conftest import loopback_config_text
 from tests.payloads import (
     PRICES,
+    day_view,
     models_catalogue,
     revised_export,
     serve_everything,
@@ -26,7 +27,18 @@ from tests.payloads import (
 )
 from tests.upstream import HTML_ERROR, FakeUpstream, Reply, gzip_bomb, padded
 
-TABLES = ("quotes", "daily_bars", "fx", "token_daily", "token_weekly", "models", "instruments", "meta")
+TABLES = (
+    "quotes",
+    "daily_bars",
+    "fx",
+    "token_daily",
+    "token_weekly",
+    "models",
+    "model_prices",
+    "model_day_usage",
+    "instruments",
+    "meta",
+)
 
 # (job, path prefix whose answers are faulted, how to make a good answer differ from what is stored)
 JOBS = {
@@ -36,6 +48,7 @@ JOBS = {
     "openrouter_export": ("/api/v1/datasets/exports/", "export"),
     "openrouter_models": ("/api/v1/models", "models"),
     "openrouter_weekly": ("/api/frontend/v1/rankings/model-rankings-chart", "weekly"),
+    "openrouter_day_view": ("/api/frontend/v1/rankings/models", "day_view"),
 }
 
 FAULTS = {
@@ -111,6 +124,10 @@ def make_good_answers_differ(upstream, how: str) -> None:
         body = json.loads(weekly_chart())
         body["data"]["data"][0]["ys"]["Others"] += 1
         upstream.route("/api/frontend/v1/rankings/model-rankings-chart", json.dumps(body))
+    elif how == "day_view":
+        body = json.loads(day_view())
+        body["data"][0]["total_usage"] += 1
+        upstream.route("/api/frontend/v1/rankings/models", json.dumps(body))
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -375,7 +392,8 @@ async def test_a_same_host_redirect_is_followed_and_a_loop_is_one_line(setup):
     upstream, _, collector = setup
     make_good_answers_differ(upstream, "models")
     upstream.fail_next("/api/v1/models", Reply(301, b"", {"Location": "/api/v1/models?moved=1"}))
-    assert (await collector.run_job("openrouter_models")).rows == 1
+    # the changed entry, and its price for the day in model_prices
+    assert (await collector.run_job("openrouter_models")).rows == 2
     upstream.fail_next("/api/v1/models", *[Reply(302, b"", {"Location": "/api/v1/models"})] * 10)
     result = await collector.run_job("openrouter_models")
     assert not result.ok and "more than 5 redirects" in only_line(result.error)

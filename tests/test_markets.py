@@ -174,6 +174,7 @@ async def test_scheduler_runs_every_job_at_start_and_never_overlaps(tmp_path):
             "openrouter_export",
             "openrouter_models",
             "openrouter_weekly",
+            "openrouter_day_view",
         }
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
         first_runs = [job.next_run_time for job in jobs.values()]

@@ -30,6 +30,11 @@ class CommandsMixin:
         self.push_screen(HelpScreen(render_help(rows, str(self.log_file or "—"), str(self.config.path), attribution)))
 
     def action_export(self) -> None:
+        from widgets.valuation import ValuationScreen
+
+        if isinstance(self.screen, ValuationScreen):  # the valuation view exports itself
+            self.screen.export_view(self.export_screenshot(title="tokentape valuation"))
+            return
         if self.dashboard is None:
             self.notify("nothing to export yet", severity="warning")
             return

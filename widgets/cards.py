@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.app import RenderResult
 from textual.containers import HorizontalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -88,34 +89,52 @@ class CompanyCard(Static):
     CompanyCard.-stale { border: round $error; }
     """
 
-    view: reactive[CardView | None] = reactive(None, layout=False, init=False)
+    view: reactive[CardView | None] = reactive(None, layout=False, repaint=False, init=False)  # watch_view repaints
     compact: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, symbol: str, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.symbol = symbol
         self.renders = 0
+        self._body: tuple[tuple[CardView, int, bool], Text] | None = None
+        self._title: tuple[str, str] | None = None
+        self._subtitle: tuple[str | None, str | None, bool] | None = None
 
     def watch_view(self, card: CardView | None) -> None:
         if card is None:
             return
         self.renders += 1
-        self.border_title = Text(truncate(f"{safe_text(card.name)} {card.symbol}", 30), style="bold")
-        self.border_subtitle = card_subtitle(card)
+        # One repaint per new view: each border setter repaints the card, so a part is set only when it changed
+        # (a price alone does not). The body is drawn by render(), and only once the card is in view.
+        title = (card.name, card.symbol)
+        if title != self._title:
+            self._title = title
+            self.border_title = Text(truncate(f"{safe_text(card.name)} {card.symbol}", 30), style="bold")
+        subtitle = (card.source, card.as_of, card.stale)
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = card_subtitle(card)  # repaints
+        else:
+            self.refresh()
         self.set_class(card.group == "core", "-core")
         self.set_class(card.stale, "-stale")
-        self._paint()
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")
-        self._paint()
+        self.refresh()
 
     def on_resize(self) -> None:
-        self._paint()
+        self.refresh()
 
-    def _paint(self) -> None:
-        if self.view is not None:
-            self.update(render_card(self.view, max(20, self.content_size.width or 36), self.compact))
+    def render(self) -> RenderResult:
+        """The body, built when the compositor draws the card (only cards in view are drawn), once per
+        distinct (view, width, compact); a card's size never depends on its text, so no layout is needed."""
+        if self.view is None:
+            return super().render()
+        key = (self.view, max(20, self.content_size.width or 36), self.compact)
+        if self._body is None or self._body[0] != key:
+            self._body = (key, render_card(*key))
+        return self._body[1]
 
 
 class CardStrip(HorizontalScroll):
@@ -126,7 +145,7 @@ class CardStrip(HorizontalScroll):
         self.fit_cards()
 
     def fit_cards(self) -> None:
-        cards = [c for c in self.query(CompanyCard) if c.display]
+        cards = [c for c in self.children if isinstance(c, CompanyCard) and c.display]
         if self.has_class("-grid") or not cards:
             for card in cards:
                 card.styles.width = None

@@ -65,6 +65,12 @@ def _full_footer_width(app: Any) -> int:
     return sum(len(app.get_key_display(b)) + len(b.description) + 3 for b in shown) + 14
 
 
+def _update(widget: Static, text: str) -> None:
+    """Set a one-line title; the same text again does nothing (no repaint, no layout)."""
+    if str(widget.content) != text:
+        widget.update(text)
+
+
 def card_id(symbol: str) -> str:
     return "card-" + "".join(ch if ch.isalnum() else "_" for ch in symbol)
 
@@ -79,14 +85,27 @@ class DashboardScreen(Screen[None]):
         self.config = config
         self.clock = clock
         self._cards: dict[str, CompanyCard] = {}
+        self._shown: frozenset[str] | None = None  # the cards on display: refit the strip when they change
+        # The panels, kept at compose: the refresh path reaches each by reference, never by a DOM query.
+        self._header = MarketHeader(id="header")
+        self._strip = CardStrip(id="cards")
+        self._board_title = Static("", id="board-title", classes="pane-title")
+        self._filter = Input(placeholder="filter models and makers (esc clears)", id="filter")
+        self._board = Leaderboard(id="board")
+        self._chart = ShareChart(id="chart")
+        self._moves_title = Static("", id="moves-title", classes="pane-title")
+        self._moves = PeerMoves(id="moves")
+        self._moves_note = Static("", id="moves-note", classes="pane-note")
+        self._status = StatusLine(id="status")
+        self._footer = KeyFooter()
         self._panels_ready = False  # views set before the panels exist (the cached screen) wait for on_mount
         self._watched_markets = sorted({c.market for c in config.companies})  # for the 1 s clock tick
         self.set_reactive(DashboardScreen.currency, config.display_currency)
 
     def compose(self) -> ComposeResult:
-        yield MarketHeader(id="header")
+        yield self._header
         with VerticalScroll(id="body"):
-            with CardStrip(id="cards"):
+            with self._strip:
                 for company in self.config.companies:
                     if company.group != "index":
                         card = CompanyCard(company.symbol, id=card_id(company.symbol))
@@ -94,25 +113,25 @@ class DashboardScreen(Screen[None]):
                         yield card
             with Horizontal(id="middle"):
                 with Vertical(id="board-pane"):
-                    yield Static("", id="board-title", classes="pane-title")
-                    yield Input(placeholder="filter models and makers (esc clears)", id="filter")
-                    yield Leaderboard(id="board")
+                    yield self._board_title
+                    yield self._filter
+                    yield self._board
                 with Vertical(id="chart-pane"):
                     yield Static("Token share by maker · OpenRouter", id="chart-title", classes="pane-title")
-                    yield ShareChart(id="chart")
+                    yield self._chart
             with Vertical(id="moves-pane"):
-                yield Static("", id="moves-title", classes="pane-title")
-                yield PeerMoves(id="moves")
-                yield Static("", id="moves-note", classes="pane-note")
-        yield StatusLine(id="status")
-        yield KeyFooter()
+                yield self._moves_title
+                yield self._moves
+                yield self._moves_note
+        yield self._status
+        yield self._footer
 
     def on_mount(self) -> None:
         style.set_monochrome(self.app.no_color)
         if not self.query("#filter"):  # the app exited before the panels mounted (e.g. the database failed)
             return
-        self.query_one("#filter", Input).display = False
-        board, moves = self.query_one(Leaderboard), self.query_one(PeerMoves)
+        self._filter.display = False
+        board, moves = self._board, self._moves
         for attribute in ("sort", "descending", "needle"):
             self.watch(board, attribute, self._show_board_title, init=False)
         for attribute in ("sort", "descending"):
@@ -129,13 +148,13 @@ class DashboardScreen(Screen[None]):
     def on_resize(self) -> None:
         narrow = self.size.width < NARROW
         self.set_class(narrow, "-narrow")
-        strip = self.query_one(CardStrip)
+        strip = self._strip
         strip.set_class(narrow, "-grid")
         for card in self._cards.values():
             card.compact = narrow
         strip.fit_cards()
         # Compact whenever the full footer would not fit, so `?` and `q` are never cut off.
-        self.query_one(KeyFooter).narrow = narrow or self.size.width < _full_footer_width(self.app)
+        self._footer.narrow = narrow or self.size.width < _full_footer_width(self.app)
         self._show_board_title()
         self._show_moves_title()
 
@@ -147,22 +166,25 @@ class DashboardScreen(Screen[None]):
         if views is None:
             self.tick_clock()
             return
-        shown = {card.symbol for card in views.cards}
-        for symbol, widget in self._cards.items():
-            widget.display = symbol in shown  # e.g. the demo lists only companies it has prices for
+        shown = frozenset(card.symbol for card in views.cards)
+        if shown != self._shown:
+            self._shown = shown
+            for symbol, widget in self._cards.items():
+                widget.display = symbol in shown  # e.g. the demo lists only companies it has prices for
+            self._strip.fit_cards()
         for card in views.cards:
             widget = self._cards.get(card.symbol)
             if widget is not None:
-                widget.view = card
-        self.query_one(CardStrip).fit_cards()
+                widget.view = card  # an equal view does nothing
         self._show_board()
-        self.query_one(ShareChart).view = views.chart
-        self.query_one(PeerMoves).view = views.moves
-        note = self.query_one("#moves-note", Static)
+        self._chart.view = views.chart
+        self._moves.view = views.moves
+        note = self._moves_note
         note.display = bool(views.moves.note)
-        note.update(views.moves.note)
+        if str(note.content) != views.moves.note:
+            note.update(views.moves.note)
         self._show_moves_title()
-        self.query_one(StatusLine).view = views.status
+        self._status.view = views.status
         self.tick_clock()
 
     def watch_board_mode(self) -> None:
@@ -175,27 +197,25 @@ class DashboardScreen(Screen[None]):
 
     def _show_board(self) -> None:
         if self.views is not None:
-            self.query_one(Leaderboard).view = self.views.boards[self.board_mode]
+            self._board.view = self.views.boards[self.board_mode]
             self._show_board_title()
 
     def _show_board_title(self) -> None:
         if self.views is not None and self._panels_ready:
-            board = self.query_one(Leaderboard)
+            board = self._board
             caption = self.views.boards[self.board_mode].caption
             needle = f" · filter “{board.needle}” (esc clears)" if board.needle else ""
             title = f"Tokens by {self.board_mode} · sort {board.sort_label}{needle} · {caption}"
-            widget = self.query_one("#board-title", Static)
-            widget.update(truncate(title, max(20, widget.size.width or self.size.width)))
+            _update(self._board_title, truncate(title, max(20, self._board_title.size.width or self.size.width)))
 
     def _show_moves_title(self) -> None:
         if self.views is not None and self._panels_ready:
-            moves = self.query_one(PeerMoves)
+            moves = self._moves
             title = (
                 f"Peer moves · sort {moves.sort_label} · market cap in {self.views.moves.display_currency}"
                 " · prices: Yahoo (Tencent fallback), as of the exchange's quote time"
             )
-            widget = self.query_one("#moves-title", Static)
-            widget.update(truncate(title, max(20, widget.size.width or self.size.width)))
+            _update(self._moves_title, truncate(title, max(20, self._moves_title.size.width or self.size.width)))
 
     def tick_clock(self) -> None:
         views = self.views
@@ -204,7 +224,7 @@ class DashboardScreen(Screen[None]):
         at = datetime.fromtimestamp(fixed if fixed is not None else self.clock(), UTC)
         markets = tuple((m, market_state(self.config.markets[m], at).state) for m in self._watched_markets)
         local = at.astimezone(HKT)
-        self.query_one(MarketHeader).view = HeaderView(
+        self._header.view = HeaderView(
             clock=f"as of {local:%a %m-%d %H:%M} HKT" if fixed is not None else f"{local:%a %m-%d %H:%M:%S} HKT",
             markets=markets,
             data=views.data_age if views else "loading…",
@@ -220,37 +240,36 @@ class DashboardScreen(Screen[None]):
 
     def next_sort(self) -> None:
         """Sort the focused table (peer moves or the leaderboard) by its next column or direction."""
-        moves = self.query_one(PeerMoves)
-        (moves if moves.has_focus else self.query_one(Leaderboard)).next_sort()
+        (self._moves if self._moves.has_focus else self._board).next_sort()
 
     def next_panel(self) -> None:
-        panels = [self.query_one("#cards"), self.query_one(Leaderboard), self.query_one(PeerMoves)]
+        panels = [self._strip, self._board, self._moves]
         current = next((i for i, p in enumerate(panels) if p.has_focus), -1)
         target = panels[(current + 1) % len(panels)]
         target.focus()
         target.scroll_visible()
 
     def open_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter
         box.display = True
         box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.query_one(Leaderboard).needle = event.value
+            self._board.needle = event.value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """`enter` keeps the filter, hides the box and hands the keys back to the table."""
         if event.input.id == "filter":
             event.input.display = False
-            self.query_one(Leaderboard).focus()
+            self._board.focus()
             event.stop()
 
     def on_key(self, event: Key) -> None:
         """`escape` clears the filter, from the box or from the filtered table."""
-        if not self.query("#filter"):  # shutting down
+        if not self._filter.is_attached:  # shutting down
             return
-        box, board = self.query_one("#filter", Input), self.query_one(Leaderboard)
+        box, board = self._filter, self._board
         if event.key == "escape" and (box.display or (board.needle and board.has_focus)):
             box.value = ""
             board.needle = ""

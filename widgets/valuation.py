@@ -1,6 +1,8 @@
 """The valuation view (key `v`): per company with fundamentals, and per private reference, the market cap, the
-12-month revenue and P/S, the latest ARR and P/ARR, and the maker's token share over the last 7 stored days; the
-highlighted row's sources and dates below the table; and a scatter of token share (x) against market cap (y, log).
+12-month revenue and P/S, the latest ARR and P/ARR, the maker's token share over the last 7 stored days, its
+OpenRouter spend (share, newest day, run-rate; `~` marks estimates) and the revenue the cap needs at the reference
+multiple; the highlighted row's sources, dates and spend notes below the table; and a scatter of token share (x)
+against market cap (y, log).
 
 Data comes from the DataFeed in a worker thread (feed.valuation, monitor/valuation.py) and is turned into an
 immutable ValuationView there; the screen only draws views. `s` sorts, `escape` returns.
@@ -49,6 +51,12 @@ class ValRow:
     cap_per_pp: float | None
     stale: tuple[str, ...]
     detail: tuple[str, ...]
+    spend_share: float | None = None  # 7d, of all makers' known OpenRouter spend
+    spend_day: float | None = None  # USD on the maker's newest day with known spend
+    spend_kind: str | None = None  # reported, estimate, estimate+reported
+    run_rate: float | None = None  # USD a year (an estimate: the window's mean day x 365)
+    estimated: bool = False  # the 7d figures include estimates
+    revenue_needed: float | None = None  # USD: cap at the reference P/ARR
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,13 @@ def valuation_view(val: Valuation) -> ValuationView:
                 tokens=r["token_share_7d"],
                 cap_per_pp=r["cap_per_pp_usd"],
                 stale=stale,
-                detail=tuple(detail),
+                detail=(r["shares_note"],) * bool(r["shares_note"]) + tuple(detail) + _spend_detail(val, r["name"]),
+                spend_share=r["spend_share_7d"],
+                spend_day=r["spend_usd_day"],
+                spend_kind=r["spend_kind"],
+                run_rate=r["run_rate_usd"],
+                estimated=bool(r["spend_7d_is_estimate"]),
+                revenue_needed=r["revenue_needed_usd"],
             )
         )
     for r in val.references.iter_rows(named=True):
@@ -120,14 +134,39 @@ def valuation_view(val: Valuation) -> ValuationView:
                 tokens=r["token_share_7d"],
                 cap_per_pp=None,
                 stale=("valuation",) if r["stale"] else (),
-                detail=tuple(detail),
+                detail=tuple(detail) + _spend_detail(val, r["name"]),
+                spend_share=r["spend_share_7d"],
             )
         )
     days = val.token_days
     notes = [f"fx {n}" for n in val.fx_notes]
     if days:
         notes.append(f"token share 7d: OpenRouter {days[0]} … {days[-1]} ({len(days)} stored days, token-weighted)")
+    if val.spend_days:
+        notes.append(
+            f"spend: OpenRouter {val.spend_days[0]} … {val.spend_days[-1]} ({len(val.spend_days)} days); "
+            "~ = includes estimates (tokens x that day's list price), r = reported by OpenRouter"
+        )
+    if val.reference_multiple:
+        name, multiple = val.reference_multiple
+        notes.append(f"need rev = cap / {name}'s P/ARR {fmt_multiple(multiple)}")
     return ValuationView(val.display_currency, tuple(rows), tuple(notes), val.as_of, days, val.is_demo)
+
+
+def _spend_detail(val: Valuation, name: str) -> tuple[str, ...]:
+    lines = [n[len(name) + 2 :] for n in val.spend_notes if n.startswith(name + ": ")]
+    shown = [line for line in lines if not line.startswith("unknown")]
+    unknown = [line.removeprefix("unknown spend, ") for line in lines if line.startswith("unknown")]
+    if unknown:
+        more = f" (+{len(unknown) - 2} more)" if len(unknown) > 2 else ""
+        shown.append("unknown spend — " + "; ".join(unknown[:2]) + more)
+    return tuple(shown)
+
+
+def _money(value: float | None, estimate: bool, reported: bool = False) -> str:
+    if value is None:
+        return "—"
+    return ("~" if estimate else "") + fmt_big(value) + (" r" if reported and not estimate else "")
 
 
 def sort_rows(rows: tuple[ValRow, ...], by: str) -> list[ValRow]:
@@ -193,6 +232,7 @@ class ValuationScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._narrow: bool | None = None
+        self._valuation: Valuation | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Valuation · loading…", id="val-title")
@@ -221,13 +261,39 @@ class ValuationScreen(Screen[None]):
             dashboard = app.dashboard
             if dashboard is None:
                 dashboard = app.feed.first_dashboard()
-            view = valuation_view(app.feed.valuation(dashboard))
+            val = app.feed.valuation(dashboard)
+            view = valuation_view(val)
             pane = self.query_one("#val-scatter", ChartPane)
             pane.prepare(view, lambda w, h: scatter_chart(view.rows, w, h))
         except Exception as exc:  # the screen says so and keeps what it showed
             app.call_from_thread(app.notify, f"valuation: {exc}", severity="error", markup=False)
             return
+        app.call_from_thread(setattr, self, "_valuation", val)
         app.call_from_thread(setattr, self, "view", view)
+
+    def export_view(self, svg: str) -> None:
+        """The export key here: the valuation view as JSON, CSV, Markdown and the screen (SVG)."""
+        if self._valuation is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        self._export_worker(self._valuation, svg)
+
+    @work(thread=True, group="valuation-export", exit_on_error=False)
+    def _export_worker(self, val: Valuation, svg: str) -> None:
+        from pathlib import Path
+
+        from monitor.valuation import ValuationError, export_folder
+
+        app: Any = self.app
+        export_dir = app.config.ui.export_dir
+        root = Path(export_dir).expanduser() if export_dir else Path.home() / "tokentape-exports"
+        try:
+            folder = export_folder(val, root, svg)
+        except ValuationError as exc:
+            app._from_worker(app.notify, str(exc), severity="error", timeout=10, markup=False)
+            return
+        app.last_export = folder
+        app._from_worker(app.notify, f"exported the valuation view to {folder}", timeout=8, markup=False)
 
     def watch_view(self) -> None:
         self._draw()
@@ -239,6 +305,7 @@ class ValuationScreen(Screen[None]):
         display = self.view.display_currency if self.view else ""
         cols = [("company", 18), (f"cap {display}", 8), ("rev 12m $", 9), ("P/S", 7), ("ARR $", 8)]
         cols += [("ARR as of", 10), ("P/ARR", 12), ("tok 7d", 6), ("$/pp", 7)]
+        cols += [("spend 7d", 8), ("spend $ day", 11), ("run-rate $", 10), ("need rev $", 10)]
         if self._narrow:
             keep = {"company", f"cap {display}", "rev 12m $", "P/S", "ARR $", "P/ARR", "tok 7d"}
             cols = [
@@ -278,6 +345,16 @@ class ValuationScreen(Screen[None]):
                 "P/ARR": Text(_p_arr(row), justify="right"),
                 "tok 7d": Text(fmt_share(row.tokens), justify="right"),
                 "$/pp": Text(fmt_big(row.cap_per_pp), justify="right"),
+                "spend 7d": Text(
+                    ("~" if row.estimated and row.spend_share is not None else "") + fmt_share(row.spend_share),
+                    justify="right",
+                ),
+                "spend $ day": Text(
+                    _money(row.spend_day, (row.spend_kind or "reported") != "reported", reported=True),
+                    justify="right",
+                ),
+                "run-rate $": Text(_money(row.run_rate, True), justify="right"),
+                "need rev $": Text(fmt_big(row.revenue_needed), justify="right"),
             }
             table.add_row(*(cells[label] for label in labels), key=row.key)
         if view.rows:

@@ -27,10 +27,12 @@ UPSTREAM = "openrouter"
 EXPORT_SOURCE = "openrouter-export"
 HISTORY_SOURCE = "openrouter-api"
 WEEKLY_SOURCE = "openrouter-chart"
+DAY_VIEW_SOURCE = "openrouter-day-view"
 MANIFEST_PATH = "/api/v1/datasets/exports/rankings-daily/latest.manifest.json"
 MODELS_PATH = "/api/v1/models"
 HISTORY_PATH = "/api/v1/datasets/rankings-daily"
 WEEKLY_PATH = "/api/frontend/v1/rankings/model-rankings-chart"
+DAY_VIEW_PATH = "/api/frontend/v1/rankings/models?view=day"
 CSV_HEADER = ["date", "model_permaslug", "rank", "total_tokens", "share_of_daily_tokens"]
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OTHER = "other"
@@ -310,6 +312,21 @@ def parse_models(payload: Any, updated_at: int, url: str = "") -> list[Row]:
     return list(rows.values())
 
 
+def price_rows(models: list[Row], day: str, source: str = "openrouter-models") -> list[Row]:
+    """The catalogue's rows as one UTC day of the `model_prices` history."""
+    return [
+        {
+            "canonical_slug": m["canonical_slug"],
+            "date": day,
+            "id": m["id"],
+            "prompt_price": m["prompt_price"],
+            "completion_price": m["completion_price"],
+            "source": source,
+        }
+        for m in models
+    ]
+
+
 async def fetch_models(client: httpx.AsyncClient, base_url: str, updated_at: int, *, timeout: float) -> list[Row]:
     url = base_url + MODELS_PATH
     response = await get(client, UPSTREAM, url, timeout=timeout, max_bytes=MAX_MODELS)
@@ -392,3 +409,23 @@ def parse_day_view(payload: Any, url: str = "") -> list[Row]:
             }
         )
     return rows
+
+
+def usage_rows(day_view: list[Row], source: str = DAY_VIEW_SOURCE) -> list[Row]:
+    """parse_day_view's rows as `model_day_usage` rows: a usage that is not a finite non-negative number is None."""
+    rows = []
+    for r in day_view:
+        usd = r["usage_usd"]
+        spend: float | None = None
+        if isinstance(usd, (int, float)) and not isinstance(usd, bool) and math.isfinite(usd) and 0 <= usd < 1e12:
+            spend = float(usd)
+        if DATE.match(str(r["date"])) is None:
+            continue
+        rows.append(r | {"variant": r["variant"] or "standard", "usage_usd": spend, "source": source})
+    return rows
+
+
+async def fetch_day_view(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> list[Row]:
+    url = base_url + DAY_VIEW_PATH
+    response = await get(client, UPSTREAM, url, timeout=timeout, max_bytes=MAX_WEEKLY)
+    return usage_rows(parse_day_view(parse_json(response, UPSTREAM), url))
