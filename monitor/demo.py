@@ -37,6 +37,7 @@ DEMO_CNY = {
     "note": "USD/CNY 7.0197: PBOC central parity of 2026-01-08 (CFETS, as reported by MENAFN: "
     "https://menafn.com/1110571586/Chinese-Yuan-Edges-Down-Against-US-Dollar)",
 }
+DEMO_CNY_TS = 1767830400  # 2026-01-08 00:00 UTC: the parity's day
 
 
 def fill_closes(points: list[tuple[str, float]], is_trading: Callable[[date], bool]) -> list[dict[str, Any]]:
@@ -80,7 +81,8 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
             "fx",
             [
                 {"pair": data["fx"]["pair"], "ts": int(as_of), "rate": data["fx"]["rate"], "source": "demo-peg"},
-                {"pair": DEMO_CNY["pair"], "ts": int(as_of), "rate": DEMO_CNY["rate"], "source": DEMO_CNY["source"]},
+                # Stamped with the day the rate was fixed, so every figure converted with it names that day.
+                {"pair": DEMO_CNY["pair"], "ts": DEMO_CNY_TS, "rate": DEMO_CNY["rate"], "source": DEMO_CNY["source"]},
             ],
             conn,
         )
@@ -114,7 +116,7 @@ def _cache_path(config: Config, data: bytes) -> Path:
     key = hashlib.sha256(data)
     key.update(str(SCHEMA_VERSION).encode())
     key.update(repr(config.companies).encode())
-    key.update(repr((config.fundamentals, config.references, DEMO_CNY)).encode())
+    key.update(repr((config.fundamentals, config.references, DEMO_CNY, DEMO_CNY_TS)).encode())
     return platformdirs.user_cache_path(APP_NAME) / f"demo-{key.hexdigest()[:16]}.db"
 
 

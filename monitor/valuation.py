@@ -327,14 +327,19 @@ def compute(
             [token_share_7d(token_daily, authors_of.get(n, [])) for n in references["name"].to_list()],
             dtype=pl.Float64,
         ),
-        pl.Series(
-            "spend_share_7d",
-            [
-                spend.spend_fields(_maker_spend(spend_days, n, authors_of.get(n, []), spend_notes))["spend_share_7d"]
-                for n in references["name"].to_list()
-            ],
-            dtype=pl.Float64,
-        ),
+    )
+    # A reference's spend columns, estimate flag and coverage included, like a listed company's.
+    ref_spend = [
+        spend.spend_fields(_maker_spend(spend_days, n, authors_of.get(n, []), spend_notes))
+        for n in references["name"].to_list()
+    ]
+    references = references.with_columns(
+        pl.Series(column, [fields[column] for fields in ref_spend], dtype=dtype)
+        for column, dtype in (
+            ("spend_share_7d", pl.Float64),
+            ("spend_coverage_7d", pl.Float64),
+            ("spend_7d_is_estimate", pl.Boolean),
+        )
     )
     days = tuple(sorted({str(d) for d in token_daily["date"].to_list()})) if not token_daily.is_empty() else ()
     notes = tuple(

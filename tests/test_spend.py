@@ -4,6 +4,9 @@ spend from the day view, the split, `:free` at $0, unknown prices, and the valua
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -13,7 +16,7 @@ from monitor import spend, valuation
 from monitor.jobs import Collector
 from monitor.sources import openrouter
 from storage import Store
-from tests.conftest import shared_fixture
+from tests.conftest import ROOT, shared_fixture
 from tests.payloads import models_catalogue
 
 SLUG = "minimax/minimax-m3-20260531"
@@ -223,3 +226,28 @@ def test_a_share_count_tencent_reports_more_than_1_percent_apart_is_said_on_the_
     assert set(notes) == {"0100.HK"}  # 0.5 % apart is not worth a note
     assert "Tencent-reported" in notes["0100.HK"] and "+5.0% apart" in notes["0100.HK"]
     store.close()
+
+
+def test_the_demo_labels_a_references_estimated_spend_and_the_cny_rate_with_its_own_day(tmp_path):
+    """Anthropic's demo spend is partly estimated (tokens x list price): its row says so like a company's; the
+    demo's CNY rate is the PBOC parity of 2026-01-08, and every conversion names that day, not the demo's."""
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "snapshot", "--demo", "--view", "valuation", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    data = json.loads(out.stdout)
+    anthropic = next(r for r in data["references"] if r["name"] == "Anthropic")
+    assert anthropic["spend_7d_is_estimate"] is True and 0 < anthropic["spend_coverage_7d"] < 1
+    table = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "snapshot", "--demo", "--view", "valuation", "--format", "table"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    ).stdout
+    assert "1 CNY = 0.142456 USD (demo-reported 2026-01-08" in table

@@ -106,7 +106,9 @@ def valuation_view(val: Valuation) -> ValuationView:
                 tokens=r["token_share_7d"],
                 cap_per_pp=r["cap_per_pp_usd"],
                 stale=stale,
-                detail=(r["shares_note"],) * bool(r["shares_note"]) + tuple(detail) + _spend_detail(val, r["name"]),
+                detail=(r["shares_note"],) * bool(r["shares_note"])
+                + tuple(detail)
+                + _spend_detail(val, r["name"], r["spend_coverage_7d"]),
                 spend_share=r["spend_share_7d"],
                 spend_day=r["spend_usd_day"],
                 spend_kind=r["spend_kind"],
@@ -134,8 +136,9 @@ def valuation_view(val: Valuation) -> ValuationView:
                 tokens=r["token_share_7d"],
                 cap_per_pp=None,
                 stale=("valuation",) if r["stale"] else (),
-                detail=tuple(detail) + _spend_detail(val, r["name"]),
+                detail=tuple(detail) + _spend_detail(val, r["name"], r["spend_coverage_7d"]),
                 spend_share=r["spend_share_7d"],
+                estimated=bool(r["spend_7d_is_estimate"]),
             )
         )
     days = val.token_days
@@ -153,8 +156,12 @@ def valuation_view(val: Valuation) -> ValuationView:
     return ValuationView(val.display_currency, tuple(rows), tuple(notes), val.as_of, days, val.is_demo)
 
 
-def _spend_detail(val: Valuation, name: str) -> tuple[str, ...]:
+def _spend_detail(val: Valuation, name: str, coverage: float | None = None) -> tuple[str, ...]:
+    """The row's spend notes; `coverage`, the share of its 7-day tokens whose spend is known, says how far its
+    spend share can be read beside its token share."""
     lines = [n[len(name) + 2 :] for n in val.spend_notes if n.startswith(name + ": ")]
+    if coverage is not None:
+        lines.insert(0, f"spend share counts known spend only: {fmt_share(coverage)} of its 7-day tokens are priced")
     shown = [line for line in lines if not line.startswith("unknown")]
     unknown = [line.removeprefix("unknown spend, ") for line in lines if line.startswith("unknown")]
     if unknown:
