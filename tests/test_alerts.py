@@ -440,8 +440,8 @@ async def test_a_read_only_dashboard_shows_a_new_alert_but_never_sends_it(upstre
             await settle(pilot, lambda: any("MiniMax drop" in t and "-7.19%" in t for t in toasts(app)))
             await until(lambda: len(hook.posts) == 1)
             assert app.feed.collector is None
-            await collector.aclose(delivery_wait=10)
-            await pilot.pause(0.3)
+            await collector.aclose(delivery_wait=10)  # every delivery the collector started has finished
+            await pilot.pause()  # and the dashboard has handled every message it had
             assert len(hook.posts) == 1  # the collector's one POST; the dashboard sent none
     finally:
         reader.close()
