@@ -57,7 +57,7 @@ class AlertsMixin:
             new = [event for event in message.events if event.id > seen]
             for event in reversed(new):  # oldest first: the newest toast ends up on top
                 if "screen" in event.notify:
-                    self.notify(safe_text(event.message), title="alert", severity="warning", timeout=15, markup=False)
+                    self.notify(safe_text(event.message), title="alert", severity="warning", timeout=8, markup=False)
             if any("bell" in event.notify for event in new):
                 self.bell()
             self._alert_seen = message.newest_id

@@ -19,19 +19,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from monitor.history import RANGE_LABELS, RANGES
 from monitor.markets import MARKET_ZONES
 from monitor.text import fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, truncate
 from widgets.charts import Axis, ChartPane, Marker, PriceSeries, ShareSeries, price_chart, share_chart, volume_chart
+from widgets.footer import NARROW, KeyFooter
 from widgets.keys import DRILL_BINDINGS
 
 if TYPE_CHECKING:
     from monitor.dashboard import Dashboard
     from monitor.history import CompanyHistory
-
-NARROW = 120
 
 
 @dataclass(frozen=True)
@@ -309,7 +308,7 @@ class CompanyScreen(Screen[None]):
                 yield Static("", id="co-launches")
                 yield Static("Models · latest token day · enter opens", classes="drill-title")
                 yield DataTable(id="co-models", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#co-models", DataTable)

@@ -9,60 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from monitor.config import Config
 from monitor.markets import HKT, market_state
 from monitor.text import truncate
 from widgets import style
 from widgets.cards import CardStrip, CompanyCard
+from widgets.footer import NARROW, KeyFooter
 from widgets.leaderboard import Leaderboard
 from widgets.peer_moves import PeerMoves
 from widgets.share_chart import ShareChart
 from widgets.status import HeaderView, MarketHeader, StatusLine
 from widgets.views import ScreenViews
-
-NARROW = 120  # below this many columns the layout stacks and the cards go two to a row, compact
-PINNED_KEYS = ("help", "quit")  # on a narrow footer these come first, so they are never cut off
-
-
-class KeyFooter(Footer):
-    """The footer; below NARROW columns compact, with `?` help and `q` quit first."""
-
-    narrow: reactive[bool] = reactive(False, recompose=True)
-
-    def watch_narrow(self, narrow: bool) -> None:
-        self.compact = narrow
-        self.show_command_palette = not narrow  # ctrl+p still opens it; the `?` screen says so
-
-    def compose(self) -> ComposeResult:
-        widgets = list(super().compose())
-        if self.narrow:
-            pinned = {b.action for b in self.app.BINDINGS if getattr(b, "id", None) in PINNED_KEYS}  # type: ignore[union-attr]
-            first = [w for w in widgets if getattr(w, "action", None) in pinned]
-            widgets = first + [w for w in widgets if w not in first]
-            # Keys that would run past the right edge are left to the `?` screen, never cut in half.
-            room, kept = self.app.size.width, []
-            for widget in widgets:
-                need = len(getattr(widget, "key_display", "")) + len(getattr(widget, "description", "")) + 2
-                if need <= room:
-                    kept.append(widget)
-                    room -= need
-            widgets = kept
-        yield from widgets
-
-
-def _full_footer_width(app: Any) -> int:
-    """Columns the footer needs to show every key and the palette hint in full."""
-    shown = [b for b in app.BINDINGS if getattr(b, "show", False)]
-    return sum(len(app.get_key_display(b)) + len(b.description) + 3 for b in shown) + 14
 
 
 def _update(widget: Static, text: str) -> None:
@@ -153,8 +118,6 @@ class DashboardScreen(Screen[None]):
         for card in self._cards.values():
             card.compact = narrow
         strip.fit_cards()
-        # Compact whenever the full footer would not fit, so `?` and `q` are never cut off.
-        self._footer.narrow = narrow or self.size.width < _full_footer_width(self.app)
         self._show_board_title()
         self._show_moves_title()
 

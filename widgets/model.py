@@ -14,17 +14,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from monitor.history import MODEL_RANGES, segments
 from monitor.text import fmt_big, fmt_share, safe_text, truncate
 from widgets.charts import Axis, ChartPane, ShareSeries, share_chart
+from widgets.footer import NARROW, KeyFooter
 from widgets.keys import DRILL_BINDINGS
 
 if TYPE_CHECKING:
     from monitor.history import ModelHistory
-
-NARROW = 120
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ class ModelScreen(Screen[None]):
                 yield Static("", id="mo-info")
                 yield Static("Daily · OpenRouter top 50 (newest first)", classes="drill-title")
                 yield DataTable(id="mo-days", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#mo-days", DataTable)

@@ -20,16 +20,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext.plot import Plot
 
 from monitor.text import fmt_big, fmt_share, safe_text, truncate
 from widgets.charts import Y_LABEL, ChartPane
+from widgets.footer import NARROW, KeyFooter
 
 if TYPE_CHECKING:
     from monitor.valuation import Valuation
 
-NARROW = 120
 SORTS = ("cap", "ps", "p_arr", "tokens", "name")
 
 
@@ -247,7 +247,7 @@ class ValuationScreen(Screen[None]):
         yield Static("", id="val-detail")
         yield Static("Token share 7d (x) vs market cap (y, log) · * private reference", id="val-chart-title")
         yield ChartPane(id="val-scatter")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
