@@ -8,7 +8,6 @@ Heavy modules (textual, polars, httpx) are imported only by the command that nee
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import logging.handlers
 import os
@@ -21,12 +20,14 @@ from typing import TYPE_CHECKING, NoReturn
 
 import platformdirs
 
-from monitor.config import APP_NAME, Config, ConfigError, load_config
+from monitor import APP_NAME
 
 if TYPE_CHECKING:  # the store (and polars) load only in the commands that use them
+    from monitor.config import Config
     from monitor.dashboard import Dashboard
     from monitor.dblock import CollectorLock
     from storage import Store
+    from widgets.first_screen import FirstScreen
 
 log = logging.getLogger("tokentape")
 EXIT_USAGE = 2
@@ -66,11 +67,9 @@ def setup_logging(level: str) -> Path:
 
 
 def database_path(config: Config, cli_db: str | None) -> Path:
-    if cli_db:
-        return Path(cli_db).expanduser()
-    if config.database:
-        return Path(config.database).expanduser()
-    return platformdirs.user_data_path(APP_NAME) / "tokentape.db"
+    from monitor.config import database_path as resolve
+
+    return resolve(config, cli_db)
 
 
 def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -216,13 +215,39 @@ def _alerts_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The dashboard's first screen comes from a child process (widgets/first_screen.py): started before this
+    # process imports anything more, it has its answer about when Textual has drawn the empty screen.
+    first_screen = _start_first_screen(argv)
+    from monitor.config import ConfigError
+
     try:
-        return _main(argv)
+        return _main(argv, first_screen)
     except (UsageError, ConfigError) as exc:
         print(f"tokentape: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        if first_screen is not None:
+            first_screen.cancel()  # a child nobody read (e.g. a bad config): never left running
+
+
+def _start_first_screen(argv: list[str] | None) -> FirstScreen | None:
+    """The child computing the dashboard's first screen, for the dashboard command; None otherwise (including
+    arguments that do not parse: the main path says what is wrong with them)."""
+    given = sys.argv[1:] if argv is None else argv
+    if any(arg in ("-h", "--help", "--version") for arg in given):
+        return None  # argparse prints and exits: once, from the main path
+    try:
+        args = build_parser().parse_args(given)
+    except UsageError:
+        return None
+    if args.command is not None:
+        return None
+    from widgets.first_screen import FirstScreen  # a Popen and a pipe; Textual loads only with widgets.app
+
+    mode = "demo" if args.demo else "read-only" if args.read_only else "live"
+    return FirstScreen(args.config, mode, args.db)
 
 
 def _open_store(path: Path, create: bool = True) -> Store:
@@ -234,7 +259,9 @@ def _open_store(path: Path, create: bool = True) -> Store:
         raise UsageError(str(exc)) from None
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, first_screen: FirstScreen | None = None) -> int:
+    from monitor.config import load_config
+
     args = build_parser().parse_args(argv)
     config = load_config(args.config)
     setup_logging(args.log_level)
@@ -242,6 +269,8 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "collect":
         return _collect(config, args)
     if args.command == "backfill":
+        import asyncio  # here, not at the top: the dashboard's start-up never needs it before Textual does
+
         return asyncio.run(_backfill(config, args))
     if args.command == "snapshot":
         return _snapshot(config, args)
@@ -253,7 +282,7 @@ def _main(argv: list[str] | None) -> int:
         from monitor.dbcmd import run_db
 
         return run_db(config, database_path(config, args.db), args, _open_store, UsageError)
-    return _dashboard(config, args)
+    return _dashboard(config, args, first_screen)
 
 
 def _demo_store(config: Config) -> Store:
@@ -262,18 +291,13 @@ def _demo_store(config: Config) -> Store:
     return open_demo_store(config)
 
 
-def _dashboard(config: Config, args: argparse.Namespace) -> int:
+def _dashboard(config: Config, args: argparse.Namespace, first_screen: FirstScreen | None) -> int:
     """The one joint of the layers: the Textual app (widgets/) is imported here, lazily, and only here."""
     from monitor.feed import DataFeed, Mode
 
     mode: Mode = "demo" if args.demo else "read-only" if args.read_only else "live"
     db_path = database_path(config, args.db)
     feed = DataFeed.for_database(config, mode, db_path)
-    # The first screen is computed by a second process on the other core while this one imports
-    # Textual: each import holds the GIL for ~0.3 s, so one process would pay for both in turn.
-    from widgets.first_screen import FirstScreen
-
-    first_screen = FirstScreen(config.path, mode, db_path)
     from widgets.app import TokentapeApp, cache_file_for
 
     cache_file = cache_file_for("demo" if args.demo else str(db_path.resolve()), config.path)
@@ -323,6 +347,8 @@ def _open_writer(config: Config, db_arg: str | None) -> tuple[Store, CollectorLo
 
 
 def _collect(config: Config, args: argparse.Namespace) -> int:
+    import asyncio
+
     store, lock = _open_writer(config, args.db)
     try:
         return asyncio.run(_collect_async(config, store, args.once))
@@ -331,6 +357,8 @@ def _collect(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _collect_async(config: Config, store: Store, once: bool) -> int:
+    import asyncio
+
     from monitor.jobs import Collector, PollResult, build_scheduler
 
     collector = Collector(config, store)
@@ -532,7 +560,7 @@ def _check_writable(path: Path) -> None:
 
 def _alerts(config: Config, args: argparse.Namespace) -> int:
     """`tokentape alerts add/list/delete/history`; add and delete edit the user's file, comments kept."""
-    from monitor import alerts
+    from monitor import alert_rules as alerts
     from monitor.config import CONFIG_ENV, bundled_config_path, user_config_path
 
     if args.alerts_command == "history":

@@ -26,9 +26,9 @@ import msgspec
 import platformdirs
 from msgspec import Meta
 
-from monitor.alerts import AlertRule, AlertSpec, RuleError, to_rule
+from monitor import APP_NAME
+from monitor.alert_rules import AlertRule, AlertSpec, RuleError, to_rule
 
-APP_NAME = "tokentape"
 CONFIG_ENV = "TOKENTAPE_CONFIG"
 BINDING_IDS = (
     *("refresh", "export", "currency", "view", "sort", "next_panel", "filter", "alerts", "help", "quit"),
@@ -361,6 +361,15 @@ def resolve_config_path(cli_path: str | None) -> Path:
             return path
     user = user_config_path()
     return user if user.is_file() else bundled_config_path()
+
+
+def database_path(config: Config, cli_db: str | None) -> Path:
+    """The database: --db, else the config's `database`, else tokentape.db in the user's data folder."""
+    if cli_db:
+        return Path(cli_db).expanduser()
+    if config.database:
+        return Path(config.database).expanduser()
+    return platformdirs.user_data_path(APP_NAME) / "tokentape.db"
 
 
 def load_config(cli_path: str | None = None) -> Config:

@@ -22,7 +22,8 @@ from typing import Any
 
 import platformdirs
 
-from monitor.config import APP_NAME, Config, MarketConfig
+from monitor import APP_NAME
+from monitor.config import Config, MarketConfig
 from monitor.markets import is_trading_day
 from storage import SCHEMA_VERSION, Store
 
@@ -102,7 +103,8 @@ def populate(store: Store, config: Config, data: dict[str, Any]) -> None:
 
 def _land_newest_day(store: Store, config: Config, data: dict[str, Any], newest: str, as_of: float) -> None:
     """The demo's alert rules see the newest token day arrive as a collector's would, so they fire on it."""
-    from monitor.alerts import AlertEngine, rule_from_table
+    from monitor.alert_rules import rule_from_table
+    from monitor.alerts import AlertEngine
 
     rules = [rule_from_table(table, [c.symbol for c in config.companies]) for table in data.get("alerts", [])]
     engine = AlertEngine(config, store, lambda: as_of, {}, rules=rules)

@@ -31,11 +31,13 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import platformdirs
 
-from monitor.config import APP_NAME, MarketConfig
+from monitor import APP_NAME
+from monitor.config import MarketConfig
 
 PRE_OPEN, OPEN, LUNCH, AUCTION, CLOSED, HOLIDAY = "pre-open", "open", "lunch", "auction", "closed", "holiday"
 HKT = ZoneInfo("Asia/Hong_Kong")
@@ -101,24 +103,29 @@ def _windows(market: MarketConfig, day: date) -> list[tuple[time, time, str]]:
     return windows
 
 
+# The years monitor/calendars.json carries (scripts/build_calendars.py writes it from the package).
+SEEDED_YEARS = range(2024, 2031)
+CALENDARS_FILE = Path(__file__).with_name("calendars.json")
+
+
 @functools.cache
 def _calendar(calendar: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
     """(full-day holidays, half days) of one exchange calendar ("XHKG", "XNYS") in one year.
 
-    Importing the holidays package costs ~0.14 s (it loads every country and exchange it knows), a third of
+    Importing the holidays package costs ~0.13 s (it loads every country and exchange it knows), a third of
     the start-up budget, so each year's answer is kept in the cache dir under the package's version: after
-    the first run, a start reads a few hundred bytes instead, and a new package version recomputes.
+    the first run, a start reads a few hundred bytes instead, and a new package version recomputes. A fresh
+    home's first start reads the bundled monitor/calendars.json, written by the same package version.
     """
     path = platformdirs.user_cache_path(APP_NAME) / f"calendar-{calendar}-{year}-holidays{_holidays_version()}.json"
     try:
-        full_days, half_days = json.loads(path.read_text(encoding="utf-8"))
-        return frozenset(map(date.fromisoformat, full_days)), frozenset(map(date.fromisoformat, half_days))
+        return _decode(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
-        pass  # not kept yet, or unreadable: ask the package
-    import holidays
-
-    full = frozenset(holidays.financial_holidays(calendar, years=year))
-    half = frozenset(holidays.financial_holidays(calendar, years=year, categories=(holidays.HALF_DAY,)))
+        pass  # not kept yet, or unreadable
+    seeded = _bundled(calendar, year)
+    if seeded is not None:
+        return seeded
+    full, half = compute_calendar(calendar, year)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
@@ -129,8 +136,45 @@ def _calendar(calendar: str, year: int) -> tuple[frozenset[date], frozenset[date
     return full, half
 
 
+def compute_calendar(calendar: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """The holidays package's answer, with no cache: (full-day holidays, half days)."""
+    import holidays
+
+    full = frozenset(holidays.financial_holidays(calendar, years=year))
+    half = frozenset(holidays.financial_holidays(calendar, years=year, categories=(holidays.HALF_DAY,)))
+    return full, half
+
+
+def _bundled(calendar: str, year: int) -> tuple[frozenset[date], frozenset[date]] | None:
+    """The bundled calendar's answer, if it was written by the installed package version (else None)."""
+    try:
+        bundled = json.loads(CALENDARS_FILE.read_text(encoding="utf-8"))
+        if bundled["holidays"] != _holidays_version():
+            return None
+        return _decode(bundled["calendars"][calendar][str(year)])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _decode(days: list[list[str]]) -> tuple[frozenset[date], frozenset[date]]:
+    full_days, half_days = days
+    return frozenset(map(date.fromisoformat, full_days)), frozenset(map(date.fromisoformat, half_days))
+
+
 @functools.cache
 def _holidays_version() -> str:
-    from importlib.metadata import version  # already loaded by the time a calendar is needed; ~2 ms
+    """The installed package's version, read from its dist-info folder's name: importlib.metadata would cost
+    ~25 ms of import on the UI loop before the first paint, for the same fact."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("holidays")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parent.parent.glob("holidays-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix("holidays-").removesuffix(".dist-info")
+    from importlib.metadata import version
 
     return version("holidays")

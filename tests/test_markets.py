@@ -216,3 +216,50 @@ def test_the_demo_price_days_are_hkexs_trading_days():
     hk = load_config(None).markets["HK"]
     assert data["daily_bars"] == filled_daily_bars(data["reported_closes"], hk)
     assert "2026-04-06" not in {b["date"] for b in data["daily_bars"]}  # Ching Ming, observed: HKEX closed
+
+
+def _bundled_version() -> str:
+    import json
+
+    from monitor import markets
+
+    return json.loads(markets.CALENDARS_FILE.read_text(encoding="utf-8"))["holidays"]
+
+
+@pytest.mark.parametrize("calendar", ["XHKG", "XNYS"])
+def test_the_bundled_calendars_are_the_packages_answer_or_unused(calendar):
+    """monitor/calendars.json spares a fresh home the package's import; it must never say anything else."""
+    from importlib.metadata import version
+
+    from monitor import markets
+
+    for year in markets.SEEDED_YEARS:
+        if _bundled_version() == version("holidays"):
+            assert markets._bundled(calendar, year) == markets.compute_calendar(calendar, year), year
+        else:  # a newer package than the file's: its own answer is used (rerun scripts/build_calendars.py)
+            assert markets._bundled(calendar, year) is None
+
+
+def test_a_fresh_home_reads_the_bundled_calendar_only_under_the_package_version_that_wrote_it(monkeypatch):
+    from monitor import markets
+
+    hk = load_config().markets["HK"]
+    monkeypatch.setitem(sys.modules, "holidays", None)  # importing the package would fail: no cache, no import
+    monkeypatch.setattr(markets, "_holidays_version", _bundled_version)
+    markets._calendar.cache_clear()
+    assert not is_trading_day(hk, date(2027, 2, 8)) and is_trading_day(hk, date(2027, 2, 11))  # Lunar New Year
+    assert is_half_day(hk, date(2027, 2, 5))  # its eve, morning only
+    monkeypatch.setattr(markets, "_holidays_version", lambda: "0.0-another")
+    markets._calendar.cache_clear()
+    with pytest.raises(ImportError):  # another version's answer comes from the package itself
+        is_trading_day(hk, date(2027, 2, 8))
+    markets._calendar.cache_clear()
+
+
+def test_the_calendar_cache_is_keyed_by_the_installed_holidays_version():
+    from importlib.metadata import version
+
+    from monitor import markets
+
+    markets._holidays_version.cache_clear()
+    assert markets._holidays_version() == version("holidays")

@@ -17,10 +17,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import msgspec
-
-from widgets.views import ScreenViews
+if TYPE_CHECKING:
+    from widgets.views import ScreenViews
 
 TIMEOUT_SECONDS = 15.0
 
@@ -28,18 +28,20 @@ TIMEOUT_SECONDS = 15.0
 class FirstScreen:
     """A running child process and, once it has answered, its views."""
 
-    def __init__(self, config_path: Path, mode: str, db_path: Path) -> None:
+    def __init__(self, config_path: str | Path | None, mode: str, db_path: str | Path | None) -> None:
+        """`config_path` and `db_path` as the command line gave them (None: the defaults, which the child
+        resolves as the app does). The CLI starts this first thing, so this module imports next to nothing."""
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "widgets.first_screen",
                 "--config",
-                str(config_path),
+                str(config_path or ""),
                 "--mode",
                 mode,
                 "--db",
-                str(db_path),
+                str(db_path or ""),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -56,6 +58,10 @@ class FirstScreen:
             return None
         if self.process.returncode != 0 or not out:
             return None
+        import msgspec
+
+        from widgets.views import ScreenViews
+
         try:
             return msgspec.json.decode(out, type=ScreenViews)
         except msgspec.DecodeError:
@@ -74,15 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True)
     args = parser.parse_args(argv)
 
-    from monitor.config import load_config
+    import msgspec
+
+    from monitor.config import database_path, load_config
+    from monitor.dashboard import FIRST_SCREEN_TOKEN_DAYS
     from monitor.feed import DataFeed
     from widgets.viewmodels import screen_views
 
-    config = load_config(args.config)
+    config = load_config(args.config or None)
+    db_path = database_path(config, args.db or None)
     # Read-only: never create a database here; the app's own path does that, with its error messages.
-    feed = DataFeed.for_database(config, "demo" if args.mode == "demo" else "read-only", Path(args.db))
+    # The token history the first screen shows, not the 90D range's: at 300 models a day, a third of the rows.
+    mode = "demo" if args.mode == "demo" else "read-only"
+    feed = DataFeed.for_database(config, mode, db_path, token_days=FIRST_SCREEN_TOKEN_DAYS)
     try:
-        views = screen_views(feed.first_dashboard(), config, time.time(), args.mode, {}, args.db)
+        views = screen_views(feed.first_dashboard(), config, time.time(), args.mode, {}, str(db_path))
     finally:
         feed.close_store()
     sys.stdout.buffer.write(msgspec.json.encode(views))

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import platformdirs
 
-from monitor.config import APP_NAME
+from monitor import APP_NAME
 from widgets.views import ScreenViews
 
 FORMAT = 5  # bump whenever widgets.views changes shape
