@@ -71,9 +71,13 @@ def _trend(frame: pl.DataFrame, key: str, latest: date, days: int = TREND_DAYS) 
     return window.sort("date").group_by(key).agg(pl.col("share").alias("trend"))
 
 
+# The token_daily columns model_share and maker_share read: the dashboard reads no others.
+SHARE_COLUMNS = ("date", "model_permaslug", "author", "rank", "total_tokens", "share")
+
+
 def model_share(token_daily: pl.DataFrame, makers: Mapping[str, str], unattributed: Iterable[str]) -> pl.DataFrame:
     """Every (date, model) with share, rank, Δ1d/Δ7d and the maker's display name."""
-    frame = token_daily.select("date", "model_permaslug", "author", "rank", "total_tokens", "share")
+    frame = token_daily.select(SHARE_COLUMNS)
     frame = _with_deltas(frame, "model_permaslug")
     bucket = maker_bucket(pl.col("author"), unattributed)
     return frame.with_columns(

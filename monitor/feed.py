@@ -44,8 +44,11 @@ class DataFeed:
         mode: Mode,
         open_store: Callable[[], Store],
         transport: httpx.AsyncBaseTransport | None = None,
+        token_days: int | None = None,
     ) -> None:
+        """`token_days`: a shorter token history than the loader's default (a first screen's child process)."""
         self.config = config
+        self.token_days = token_days
         self.mode: Mode = mode
         self._open_store = open_store
         self._transport = transport
@@ -65,7 +68,7 @@ class DataFeed:
         self.notice: str | None = None  # why a live dashboard became read-only, for the status line
 
     @classmethod
-    def for_database(cls, config: Config, mode: Mode, db_path: Path) -> DataFeed:
+    def for_database(cls, config: Config, mode: Mode, db_path: Path, token_days: int | None = None) -> DataFeed:
         """The bundled demo data (a throwaway copy) in demo mode, else the database at `db_path`; only
         live mode creates it. Opening happens in `first_dashboard()`, which raises a one-line StorageError."""
 
@@ -78,7 +81,7 @@ class DataFeed:
 
             return Store.open(db_path, create=mode == "live")
 
-        return cls(config, mode, open_store)
+        return cls(config, mode, open_store, token_days=token_days)
 
     @classmethod
     def for_store(
@@ -104,7 +107,7 @@ class DataFeed:
         return self._opening.result()
 
     def _open(self) -> Dashboard:
-        from monitor.dashboard import DashboardLoader
+        from monitor.dashboard import TOKEN_WINDOW_DAYS, DashboardLoader
 
         store = self._open_store()
         if self.mode == "live":
@@ -120,7 +123,8 @@ class DataFeed:
                 from storage.db import describe_error
 
                 raise StorageError(f"{store.path}: {describe_error(exc)}") from None
-        self.store, self.loader = store, DashboardLoader(store, self.config)
+        loader = DashboardLoader(store, self.config, self.token_days or TOKEN_WINDOW_DAYS)
+        self.store, self.loader = store, loader
         if self.mode == "read-only":
             self._seen_poll = store.newest_poll_id()
         return self.loader.load()

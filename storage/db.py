@@ -427,10 +427,16 @@ class _Reads:
         )
         return _frame(rows, _schema("fx"))
 
-    def token_daily(self, since: str | None = None) -> pl.DataFrame:
+    def token_daily(
+        self, since: str | None = None, columns: Sequence[str] | None = None, *, key_order: bool = False
+    ) -> pl.DataFrame:
+        """Every model's row of each day since `since`, by date and rank, or in the (date, model) key's own
+        order with `key_order` (no sort: ~15 ms less at 95 days of 300 models, for a caller that sorts
+        anyway). `columns` narrows the read: each column of each row is a Python object on its way in."""
+        order = "date, model_permaslug" if key_order else "date, rank"
         if since is None:
-            return self.frame("token_daily", order="date, rank")
-        return self.frame("token_daily", "date >= ?", (since,), order="date, rank")
+            return self.frame("token_daily", columns=columns, order=order)
+        return self.frame("token_daily", "date >= ?", (since,), columns=columns, order=order)
 
     def latest_token_date(self) -> str | None:
         day = self.conn().execute("SELECT MAX(date) FROM token_daily").fetchone()[0]

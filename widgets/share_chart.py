@@ -5,7 +5,7 @@ Plain Unicode blocks: cheap over SSH and readable at 80 columns. Renders a Chart
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -36,9 +36,10 @@ RANGE_DAYS = {"7D": 7, "30D": 30, "90D": 90}
 NAME_W, TAIL_W = 13, 17
 
 
-def _high(view: ChartView) -> float:
-    values = [v for s in view.series for v in (*s.weekly, *s.daily) if v is not None and math.isfinite(v)]
-    return max(values, default=0.0)
+def _high(values: Iterable[float | None]) -> float:
+    """The one scale's top: the highest value drawn. Not the highest stored: a peak scrolled off the chart
+    would flatten every bar on it, and the first screen (which reads only what it draws) would differ."""
+    return max((v for v in values if v is not None and math.isfinite(v)), default=0.0)
 
 
 def _tail(text: Text, s: ChartSeries) -> None:
@@ -57,7 +58,7 @@ def render_chart(view: ChartView, width: int, share_range: str = "52W") -> Text:
     spark_w = max(8, width - NAME_W - TAIL_W - 2)
     daily_w = min(10, spark_w // 4)
     weekly_w = spark_w - daily_w - 1
-    high = _high(view)
+    high = _high(v for s in view.series for v in (*s.weekly[-weekly_w:], *s.daily[-daily_w:]))
     if view.weeks:
         shown = view.weeks[-weekly_w:]  # the bars show the newest weeks that fit
         text.append(f"{'':{NAME_W}}{f'weekly {shown[0][2:]}…{shown[-1][2:]}':<{weekly_w}} daily", style=DIM)
@@ -96,23 +97,29 @@ def _render_days(view: ChartView, width: int, span: int) -> Text:
     days = [end - timedelta(days=n) for n in range(span - 1, -1, -1)]
     per_col = -(-span // cols)  # ceiling: a column is one day, or a few
     groups = [days[i : i + per_col] for i in range(0, span, per_col)]
-    high = _high(view)
-    text.append(f"{'':{NAME_W}}{span}D {days[0].isoformat()[2:]}…{end.isoformat()[2:]}", style=DIM)
-    text.append(f" · {per_col} days a column" if per_col > 1 else "", style=DIM)
-    text.append("\n")
     index = {date.fromisoformat(d): i for i, d in enumerate(view.days)}
+    cells: list[list[tuple[float | None, str]]] = []  # per series, per column: (value, style)
     for s in view.series:
-        text.append(f"{truncate(safe_text(s.maker), NAME_W - 1):<{NAME_W}}")
         weekly = _weekly_by_day(view, s)
+        row: list[tuple[float | None, str]] = []
         for group in groups:
             daily = [v for d in group if d in index and (v := s.daily[index[d]]) is not None]
             before = [weekly[d] for d in group if d < first_stored and d in weekly]
             if daily:
-                text.append(bars([sum(daily) / len(daily)], 1, high), style="magenta")
+                row.append((sum(daily) / len(daily), "magenta"))
             elif before:
-                text.append(bars([sum(before) / len(before)], 1, high), style="cyan")
+                row.append((sum(before) / len(before), "cyan"))
             else:
-                text.append(GAP, style=DIM)
+                row.append((None, DIM))
+        cells.append(row)
+    high = _high(value for row in cells for value, _ in row)
+    text.append(f"{'':{NAME_W}}{span}D {days[0].isoformat()[2:]}…{end.isoformat()[2:]}", style=DIM)
+    text.append(f" · {per_col} days a column" if per_col > 1 else "", style=DIM)
+    text.append("\n")
+    for s, row in zip(view.series, cells, strict=True):
+        text.append(f"{truncate(safe_text(s.maker), NAME_W - 1):<{NAME_W}}")
+        for value, style in row:
+            text.append(GAP if value is None else bars([value], 1, high), style=style)
         text.append(" " * max(0, cols - len(groups)))
         _tail(text, s)
     notes = (
