@@ -454,6 +454,36 @@ async def test_first_screen_comes_from_a_second_process_before_the_apps_own_data
         assert "297.40" in card_text(app, "0100.HK")
 
 
+async def test_the_apps_own_data_path_starts_only_once_the_first_screen_is_drawn(demo, tmp_path):
+    """Its polars import and first load would hold the GIL while the child's screen renders."""
+    from widgets.first_screen import FirstScreen
+
+    config, store = demo
+    seen = []
+
+    def open_store():
+        seen.append(("297.40" in card_text(app, "0100.HK"), app._first_screen_painted.is_set()))
+        return store
+
+    child = FirstScreen(config.path, "demo", None)
+    app = TokentapeApp(config, DataFeed(config, "demo", open_store), clock=lambda: FROZEN, first_screen=child)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard is not None, seconds=30)
+    assert seen == [(True, True)]
+
+
+async def test_the_footer_asks_which_keys_are_live_without_loading_the_drill_down_screens(demo, monkeypatch):
+    """They import polars: loaded for the footer's first layout, they cost the first paint ~0.2 s."""
+    config, store = demo
+    for name in ("widgets.company", "widgets.model", "widgets.valuation"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing one of them now raises
+    app = demo_app(config, store)
+    async with running(app, size=(80, 24)) as pilot:
+        await pilot.resize_terminal(160, 48)  # the footer asks again on every resize
+        await pilot.pause()
+        assert app.check_action("sort", ()) and app.check_action("share_range", ())
+
+
 async def test_a_failing_first_screen_process_leaves_the_apps_own_path_in_charge(tmp_path):
     from widgets.first_screen import FirstScreen
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tokentape.app")
 STARTED = time.monotonic()  # this module is imported within ~0.2 s of the process start
+# The longest the own data path waits for the child's first screen to be drawn before it starts anyway.
+FIRST_PAINT_WAIT_SECONDS = 1.0
 
 
 def cache_file_for(source: str, config_path: Path) -> Path:
@@ -81,6 +84,9 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
         self.currency = config.display_currency
         self.last_export: Path | None = None
         self.animation_level = "none"  # SSH-friendly: nothing moves unless data changed
+        # Set once the child's first screen is on the terminal (or it failed): only then does this process
+        # import polars for its own data path, which would otherwise hold the GIL while that screen renders.
+        self._first_screen_painted = threading.Event()
         self._init_alerts()
 
     @property
@@ -115,6 +121,7 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
             views = self.first_screen.result()  # waits on the child's pipe: holds no GIL
             if views is not None:
                 self.post_message(FirstScreenReady(views))
+                self._first_screen_painted.wait(FIRST_PAINT_WAIT_SECONDS)
         try:
             dashboard = self.feed.first_dashboard()
         except Exception as exc:  # e.g. the database vanished: the CLI prints one line and exits 2
@@ -195,6 +202,11 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
         log.info("start-up: first screen from the database after %.3f s", time.monotonic() - STARTED)
         if self.is_running and self.dashboard is None:
             self.dashboard_screen.views = message.views
+        self.call_after_refresh(self._first_screen_drawn)
+
+    def _first_screen_drawn(self) -> None:
+        log.info("start-up: first screen from the database drawn after %.3f s", time.monotonic() - STARTED)
+        self._first_screen_painted.set()
 
     @on(DashboardReady)
     def _on_dashboard_ready(self, message: DashboardReady) -> None:

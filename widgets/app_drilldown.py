@@ -15,13 +15,10 @@ class DrillDownMixin:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The dashboard's panel keys do nothing on a drill-down screen: they would change the hidden dashboard,
-        which `escape` must bring back exactly as it was (tab there moves focus within the screen instead)."""
-        from widgets.company import CompanyScreen
-        from widgets.model import ModelScreen
-        from widgets.valuation import ValuationScreen
-
-        screens = CompanyScreen | ModelScreen | ValuationScreen
-        return not (action in self.DASHBOARD_ONLY and isinstance(self.screen, screens))
+        which `escape` must bring back exactly as it was (tab there moves focus within the screen instead).
+        A class attribute, not isinstance: the footer asks on every resize, first paint included, and importing
+        those screens would load polars on the UI loop before the dashboard is drawn."""
+        return not (action in self.DASHBOARD_ONLY and getattr(self.screen, "DRILL_DOWN", False))
 
     def action_valuation(self) -> None:
         """`v`: the valuation view (widgets/valuation.py), over whatever screen is showing."""

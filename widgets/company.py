@@ -263,6 +263,7 @@ COMPANY_BINDINGS: list[BindingType] = [
 
 
 class CompanyScreen(Screen[None]):
+    DRILL_DOWN = True  # the dashboard's panel keys are off here (DrillDownMixin.check_action)
     DEFAULT_CSS = """
     CompanyScreen { layout: vertical; }
     CompanyScreen #co-title { height: 2; padding: 0 1; }

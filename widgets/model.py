@@ -88,6 +88,7 @@ MODEL_BINDINGS: list[BindingType] = [
 
 
 class ModelScreen(Screen[None]):
+    DRILL_DOWN = True  # the dashboard's panel keys are off here (DrillDownMixin.check_action)
     DEFAULT_CSS = """
     ModelScreen { layout: vertical; }
     ModelScreen #mo-title { height: 2; padding: 0 1; }

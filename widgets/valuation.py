@@ -223,6 +223,7 @@ VALUATION_BINDINGS: list[BindingType] = [
 
 
 class ValuationScreen(Screen[None]):
+    DRILL_DOWN = True  # the dashboard's panel keys are off here (DrillDownMixin.check_action)
     DEFAULT_CSS = """
     ValuationScreen { layout: vertical; }
     ValuationScreen #val-title { height: 1; padding: 0 1; }
