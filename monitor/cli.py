@@ -464,7 +464,7 @@ async def _backfill(config: Config, args: argparse.Namespace) -> int:
 
 def _snapshot(config: Config, args: argparse.Namespace) -> int:
     from monitor import export
-    from monitor.dashboard import DashboardLoader
+    from monitor.dashboard import RECENT_TOKEN_DAYS, DashboardLoader
 
     currency = (args.currency or config.display_currency).upper()
     if currency not in config.display_currencies:
@@ -480,7 +480,8 @@ def _snapshot(config: Config, args: argparse.Namespace) -> int:
         _check_writable(Path(args.out).expanduser())
     store = _demo_store(config) if args.demo else _open_store(database_path(config, args.db), create=False)
     try:
-        dash = DashboardLoader(store, config).load(display_currency=currency)
+        # The latest day's shares and their Δ1d/Δ7d: the recent token history, not the 90D chart's.
+        dash = DashboardLoader(store, config, RECENT_TOKEN_DAYS).load(display_currency=currency)
         if getattr(args, "view", "dashboard") == "valuation":
             return _snapshot_valuation(store, config, dash, args)
         if args.out:

@@ -18,9 +18,9 @@ from monitor.config import Config
 from storage import Store
 
 TOKEN_WINDOW_DAYS = 95  # the share chart's longest daily range (90D) and the Δ7d before it
-# What the dashboard as first drawn shows of the token history: the 30-day trends, and within them the Δ1d,
-# the Δ7d and the 52W chart's daily column. Only the 90D share range (a key away) reads further back.
-FIRST_SCREEN_TOKEN_DAYS = analytics.TREND_DAYS + 1
+# The token history the dashboard as first drawn and every snapshot show: the 30-day trends, and within them
+# the Δ1d, the Δ7d and the 52W chart's daily column. Only the 90D share range (a key away) reads further back.
+RECENT_TOKEN_DAYS = analytics.TREND_DAYS + 1
 BAR_WINDOW_DAYS = 400
 WEEKLY_WINDOW_WEEKS = 52  # the weekly chart: the year OpenRouter's 52-week chart covers, however many are stored
 INTRADAY_WINDOW_SECONDS = 20 * 3600
@@ -77,7 +77,7 @@ class DashboardLoader:
     """Reads the store and computes a Dashboard. Runs in a worker thread, never on the UI loop."""
 
     def __init__(self, store: Store, config: Config, token_days: int = TOKEN_WINDOW_DAYS) -> None:
-        """`token_days`: how many days of token_daily to read (FIRST_SCREEN_TOKEN_DAYS for a first screen)."""
+        """`token_days`: how many days of token_daily to read (RECENT_TOKEN_DAYS for a first screen)."""
         self.store = store
         self.config = config
         self.token_days = token_days

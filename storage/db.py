@@ -255,6 +255,11 @@ def _schema(table: str, columns: Sequence[str] | None = None) -> dict[str, type[
 
 
 def _frame(rows: list[Any], schema: dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    # Rows come in as Python tuples from the sqlite3 module. polars reads SQLite without them only through
+    # connectorx or ADBC, and each links its own copy of SQLite: two copies in one process each track the
+    # database's POSIX locks, a close() by one drops the other's, and the live dashboard writes through
+    # sqlite3 in this process (https://sqlite.org/howtocorrupt.html, "multiple copies of SQLite"). The
+    # reads stay bounded instead (tests/test_retention.py checks their query plans).
     import polars as pl
 
     return pl.DataFrame(rows, schema=schema, orient="row")

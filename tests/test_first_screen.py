@@ -1,13 +1,14 @@
-"""The first screen, as the child process computes it (widgets/first_screen.py), reads only the token history
-that screen shows (FIRST_SCREEN_TOKEN_DAYS, not the 90D range's window): what it draws must be what the app's
-own data path draws a moment later, panel for panel."""
+"""The first screen, as the child process computes it (widgets/first_screen.py), and `snapshot` read only the
+token history they show (RECENT_TOKEN_DAYS, not the 90D range's window): what they show must be what the
+app's own data path shows, panel for panel and number for number."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from monitor import export
 from monitor.config import load_config
-from monitor.dashboard import FIRST_SCREEN_TOKEN_DAYS, TOKEN_WINDOW_DAYS, DashboardLoader
+from monitor.dashboard import RECENT_TOKEN_DAYS, TOKEN_WINDOW_DAYS, DashboardLoader
 from storage import Store
 from widgets.share_chart import RANGES, render_chart
 from widgets.viewmodels import screen_views
@@ -60,7 +61,7 @@ def test_the_first_screen_draws_what_the_apps_own_path_draws(tmp_path):
     def views(token_days: int):
         return screen_views(DashboardLoader(store, config, token_days).load(), config, NOW, "read-only", {}, "t.db")
 
-    first, full = views(FIRST_SCREEN_TOKEN_DAYS), views(TOKEN_WINDOW_DAYS)
+    first, full = views(RECENT_TOKEN_DAYS), views(TOKEN_WINDOW_DAYS)
     assert len(first.chart.days) < len(full.chart.days)  # the first screen did read less
     assert first.cards == full.cards
     assert first.boards == full.boards  # shares, ranks, Δ1d, Δ7d and 30-day trends of every model and maker
@@ -68,4 +69,17 @@ def test_the_first_screen_draws_what_the_apps_own_path_draws(tmp_path):
     for width in (60, 80, 110):  # the 52W chart, as drawn at start-up: its daily column and its one scale
         assert render_chart(first.chart, width).plain == render_chart(full.chart, width).plain
     assert "52W" in RANGES[0]
+    store.close()
+
+
+def test_a_snapshot_reads_the_recent_token_history_and_exports_every_number_the_full_one_does(tmp_path):
+    config = load_config()
+    store = Store.open(tmp_path / "t.db")
+    store.sync_instruments(config.companies)
+    token_history(store, 120)
+    recent = DashboardLoader(store, config, RECENT_TOKEN_DAYS).load()
+    full = DashboardLoader(store, config, TOKEN_WINDOW_DAYS).load()
+    assert recent.maker_history.height < full.maker_history.height
+    assert export.sections(recent) == export.sections(full)
+    assert export.sections(recent)["models"][0]["share_change_7d"] is not None
     store.close()

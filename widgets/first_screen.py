@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     import msgspec
 
     from monitor.config import database_path, load_config
-    from monitor.dashboard import FIRST_SCREEN_TOKEN_DAYS
+    from monitor.dashboard import RECENT_TOKEN_DAYS
     from monitor.feed import DataFeed
     from widgets.viewmodels import screen_views
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     # Read-only: never create a database here; the app's own path does that, with its error messages.
     # The token history the first screen shows, not the 90D range's: at 300 models a day, a third of the rows.
     mode = "demo" if args.mode == "demo" else "read-only"
-    feed = DataFeed.for_database(config, mode, db_path, token_days=FIRST_SCREEN_TOKEN_DAYS)
+    feed = DataFeed.for_database(config, mode, db_path, token_days=RECENT_TOKEN_DAYS)
     try:
         views = screen_views(feed.first_dashboard(), config, time.time(), args.mode, {}, str(db_path))
     finally:
