@@ -8,7 +8,12 @@ from typing import Any
 from rich.text import Text
 from textual.app import RenderResult
 from textual.containers import HorizontalScroll
+from textual.dom import NoScreen
+from textual.errors import NoWidget
+from textual.geometry import Region
 from textual.reactive import reactive
+from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import Static
 
 from monitor.text import fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, sparkline, truncate
@@ -80,7 +85,9 @@ def card_subtitle(card: CardView) -> Text:
 
 
 class CompanyCard(Static):
-    """One company. Setting `view` to a view equal to the one shown does nothing (reactive equality)."""
+    """One company. Setting `view` to a view equal to the one shown does nothing; a new view is drawn at once
+    only if the card is in view: a card scrolled out of sight (most of them, with hundreds of companies) only
+    notes it is behind, and catches up when it is next drawn."""
 
     DEFAULT_CSS = """
     CompanyCard { width: 40; height: 7; border: round $secondary; padding: 0 1; }
@@ -89,23 +96,54 @@ class CompanyCard(Static):
     CompanyCard.-stale { border: round $error; }
     """
 
-    view: reactive[CardView | None] = reactive(None, layout=False, repaint=False, init=False)  # watch_view repaints
     compact: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, symbol: str, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.symbol = symbol
-        self.renders = 0
+        self._view: CardView | None = None
+        self.renders = 0  # views taken (each distinct view once), drawn now or when next in view
+        self._behind = False  # a view taken while out of sight, not yet on the card's border and classes
+        self._home: Screen[Any] | None = None
         self._body: tuple[tuple[CardView, int, bool], Text] | None = None
         self._title: tuple[str, str] | None = None
         self._subtitle: tuple[str | None, str | None, bool] | None = None
 
-    def watch_view(self, card: CardView | None) -> None:
+    @property
+    def view(self) -> CardView | None:
+        return self._view
+
+    @view.setter
+    def view(self, card: CardView | None) -> None:
+        """A plain attribute, not a reactive: the screen sets one per company on every refresh, and a reactive's
+        bookkeeping (~10 us a set) was a third of a 200-company refresh. An equal view does nothing."""
+        if card == self._view:
+            return
+        self._view = card
         if card is None:
             return
         self.renders += 1
-        # One repaint per new view: each border setter repaints the card, so a part is set only when it changed
-        # (a price alone does not). The body is drawn by render(), and only once the card is in view.
+        self._behind = True
+        if self._in_view():
+            self._catch_up()
+
+    def _in_view(self) -> bool:
+        """Whether any of the card is on screen as last laid out (False before its first layout: it is then
+        drawn, and catches up, when it first appears)."""
+        try:
+            screen = self._home or self.screen  # kept: walking up to the screen for each of 200 cards adds up
+            self._home = screen
+            return bool(screen.find_widget(self).visible_region)
+        except (NoScreen, NoWidget):
+            return False
+
+    def _catch_up(self) -> None:
+        """Put the view on the card: one repaint. Each border setter repaints the card, so a part is set
+        only when it changed (a price alone does not); the body is drawn by render()."""
+        card = self.view
+        self._behind = False
+        if card is None:
+            return
         title = (card.name, card.symbol)
         if title != self._title:
             self._title = title
@@ -118,6 +156,12 @@ class CompanyCard(Static):
             self.refresh()
         self.set_class(card.group == "core", "-core")
         self.set_class(card.stale, "-stale")
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The compositor draws only cards in view: one that scrolled into view catches up first."""
+        if self._behind:
+            self._catch_up()
+        return super().render_lines(crop)
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")

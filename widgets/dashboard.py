@@ -1,12 +1,15 @@
 """The dashboard screen: header, company cards, token leaderboard, share chart, peer moves, status.
 
 `views` (a reactive ScreenViews) is the one record of what is on screen. Setting it hands each panel
-its part through the panel's own reactive `view`; a panel whose part did not change does nothing, so
-one new quote re-renders one card and the moves table, not the screen.
+its part through the panel's own `view`; a panel whose part did not change does nothing, so one new
+quote re-renders one card and the moves table, not the screen. With hundreds of companies a refresh stays
+O(what changed and is in view): cards out of sight only note their new view (widgets/cards.py), the
+tables update changed rows in place (widgets/table.py), titles repaint without a layout.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -31,9 +34,24 @@ from widgets.views import ScreenViews
 
 
 def _update(widget: Static, text: str) -> None:
-    """Set a one-line title; the same text again does nothing (no repaint, no layout)."""
+    """Set a one-line title; the same text again does nothing. A title's size never depends on its text
+    (one line, the pane's width), so a new one is a repaint, never a layout (which would reflow every card)."""
     if str(widget.content) != text:
-        widget.update(text)
+        widget.update(text, layout=False)
+
+
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Move every object alive after start-up (Textual, polars, the first dashboard: ~140 k of them) out of
+    the cyclic GC's reach (gc.freeze). A full collection would otherwise walk them all, 60-90 ms on the UI
+    loop every few dozen refreshes; after this it walks only what was made since. Once per process (tests
+    run many apps); cycles already garbage at this moment are never collected, a bounded one-off."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 def card_id(symbol: str) -> str:
@@ -41,9 +59,11 @@ def card_id(symbol: str) -> str:
 
 
 class DashboardScreen(Screen[None]):
-    views: reactive[ScreenViews | None] = reactive(None, init=False)
-    board_mode: reactive[str] = reactive("model", init=False)
-    currency: reactive[str] = reactive("", init=False)
+    # repaint=False: the screen itself shows nothing but its background; each panel repaints its own
+    # region when its part changed (a repainting reactive here would redraw the whole terminal each time).
+    views: reactive[ScreenViews | None] = reactive(None, init=False, repaint=False)
+    board_mode: reactive[str] = reactive("model", init=False, repaint=False)
+    currency: reactive[str] = reactive("", init=False, repaint=False)
 
     def __init__(self, config: Config, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -138,17 +158,20 @@ class DashboardScreen(Screen[None]):
         for card in views.cards:
             widget = self._cards.get(card.symbol)
             if widget is not None:
-                widget.view = card  # an equal view does nothing
+                widget.view = card  # an equal view does nothing; a card out of sight only notes it
         self._show_board()
         self._chart.view = views.chart
         self._moves.view = views.moves
         note = self._moves_note
-        note.display = bool(views.moves.note)
+        if note.display != bool(views.moves.note):
+            note.display = bool(views.moves.note)
         if str(note.content) != views.moves.note:
             note.update(views.moves.note)
         self._show_moves_title()
         self._status.view = views.status
         self.tick_clock()
+        if not _frozen and getattr(self.app, "dashboard", None) is not None:  # the app's own first dashboard:
+            self.call_after_refresh(freeze_startup_objects)  # start-up is over once it is on screen
 
     def watch_board_mode(self) -> None:
         if self._panels_ready:

@@ -3,17 +3,17 @@ BoardView; never fetches. Columns are kept by importance as the terminal narrows
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
 
 from monitor.text import fmt_big, fmt_pp, fmt_share, safe_text, sparkline, truncate
 from widgets import style
 from widgets.columns import Column, fit_columns
-from widgets.style import DIM, move
+from widgets.style import DIM, move_style
+from widgets.table import CellSpec, RowTable, spec
 from widgets.views import BoardRow, BoardView
 
 # Display order; priority 0 is kept first, the highest number is dropped first as the terminal narrows.
@@ -52,10 +52,10 @@ SORTS = (
 )
 
 
-def _rank_change(value: int | None) -> Text:
+def _rank_change(value: int | None) -> CellSpec:
     if not value:
-        return Text("")
-    return Text(f"{'▲' if value > 0 else '▼'}{abs(value)}", style=style.UP if value > 0 else style.DOWN)
+        return spec("")
+    return spec(f"{'▲' if value > 0 else '▼'}{abs(value)}", style.UP if value > 0 else style.DOWN)
 
 
 def sort_rows(rows: tuple[BoardRow, ...], sort: str, descending: bool | None = None) -> list[BoardRow]:
@@ -85,18 +85,42 @@ def visible_rows(view: BoardView, sort: str, needle: str, descending: bool | Non
     return rows
 
 
-def _name(row: BoardRow, width: int) -> Text:
+def _name(row: BoardRow, width: int) -> CellSpec:
     """The name cut to fit, keeping the tag that tells two rows of one name apart."""
     if not row.tag:
-        return Text(truncate(safe_text(row.name), width))
-    text = Text(truncate(safe_text(row.name), max(4, width - len(row.tag) - 1)) + " ")
-    text.append(row.tag, style=DIM)
-    return text
+        return spec(truncate(safe_text(row.name), width))
+    return spec(truncate(safe_text(row.name), max(4, width - len(row.tag) - 1)) + " ", "", None, (row.tag, DIM))
 
 
-class Leaderboard(DataTable[Text]):
+def _move(shown: str) -> CellSpec:
+    return spec(shown, move_style(shown), "right")
+
+
+def cell(row: BoardRow, column: str, widths: dict[str, int]) -> CellSpec:
+    """What one cell of a row shows (formatted only for the rows drawn or read)."""
+    if column == "#":
+        return spec(str(row.rank) if row.rank else "—", "", "right")
+    if column == "±":
+        return _rank_change(row.rank_change)
+    if column == "model":
+        return _name(row, widths.get("model", 20))
+    if column == "maker":
+        return spec(truncate(safe_text(row.maker), widths.get("maker", 10)))
+    if column == "tokens":
+        return spec(fmt_big(row.tokens), "", "right")
+    if column == "share":
+        return spec(fmt_share(row.share), "", "right")
+    if column == "Δ1d":
+        return _move(fmt_pp(row.d1))
+    if column == "Δ7d":
+        return _move(fmt_pp(row.d7))
+    return spec(sparkline(row.trend, widths.get("trend", 0)), "cyan")  # trend
+
+
+class Leaderboard(RowTable):
     """The board redraws once per distinct (view, sort, direction, filter, columns): setting any of them to
-    the value it already has does nothing."""
+    the value it already has does nothing. A new view with the same rows in view updates them in place
+    (see widgets/table.py)."""
 
     DEFAULT_CSS = "Leaderboard { height: 1fr; }"
 
@@ -108,7 +132,7 @@ class Leaderboard(DataTable[Text]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._shown: tuple[object, ...] | None = None
-        self._layout: tuple[tuple[str, int], ...] = ()
+        self._format = partial(cell, widths={})
         self.renders = 0
 
     def on_resize(self) -> None:
@@ -152,35 +176,21 @@ class Leaderboard(DataTable[Text]):
         key = (view, self.sort, self.descending, self.needle, layout)
         if view is None or key == self._shown:
             return
+        home = self._shown is not None and key[1:4] != self._shown[1:4]  # a new sort or filter: back to the top
         self._shown = key
         self.renders += 1
-        columns = dict(layout)
-        labels = {"model": view.mode, "maker": "author" if view.mode == "maker" else "maker", "Δ1d": view.d1_label}
-        arrow = "▼" if self.descending else "▲"
         if layout != self._layout:
-            self.clear(columns=True)
-            for label, width in layout:
-                self.add_column(label, width=width, key=label)
-            self._layout = layout
-        for label in columns:
-            text = labels.get(label, label)
+            self._format = partial(cell, widths=dict(layout))
+        names = {"model": view.mode, "maker": "author" if view.mode == "maker" else "maker", "Δ1d": view.d1_label}
+        arrow = "▼" if self.descending else "▲"
+        labels = {}
+        for label, _ in layout:
+            text = names.get(label, label)
             if SORT_FIELDS.get(label) == self.sort:
                 text += arrow
-            self.columns[ColumnKey(label)].label = Text(text)
-        self.clear()
-        for row in visible_rows(view, self.sort, self.needle, self.descending):
-            cells = {
-                "#": Text(str(row.rank) if row.rank else "—", justify="right"),
-                "±": _rank_change(row.rank_change),
-                "model": _name(row, columns.get("model", 20)),
-                "maker": Text(truncate(safe_text(row.maker), columns.get("maker", 10))),
-                "tokens": Text(fmt_big(row.tokens), justify="right"),
-                "share": Text(fmt_share(row.share), justify="right"),
-                "Δ1d": move(fmt_pp(row.d1)),
-                "Δ7d": move(fmt_pp(row.d7)),
-                "trend": Text(sparkline(row.trend, columns.get("trend", 0)), style="cyan"),
-            }
-            self.add_row(*(cells[label] for label in columns), key=row.key)
+            labels[label] = text
+        rows = visible_rows(view, self.sort, self.needle, self.descending)
+        self.show(layout, labels, [(row.key, row) for row in rows], self._format, home)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """Clicking a column header sorts by it; clicking it again reverses the order."""

@@ -4,16 +4,16 @@ narrows. Renders a MovesView; never fetches."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
 
 from monitor.text import fmt_big, fmt_pct, fmt_price, fmt_share, safe_text, truncate
 from widgets.columns import Column, fit_columns
-from widgets.style import DIM, move
+from widgets.style import DIM, move_style
+from widgets.table import CellSpec, RowTable, spec
 from widgets.views import MovesRow, MovesView
 
 # Display order; priority 0 is kept first (name, price, 1d, mcap, token share), the rest as room allows.
@@ -63,7 +63,32 @@ def sort_rows(rows: tuple[MovesRow, ...], sort: str | None, descending: bool) ->
     return sorted(present, key=key, reverse=descending) + missing + medians
 
 
-class PeerMoves(DataTable):
+def _move(shown: str) -> CellSpec:
+    return spec(shown, move_style(shown), "right")
+
+
+def cell(row: MovesRow, column: str, widths: dict[str, int]) -> CellSpec:
+    """What one cell of a row shows (formatted only for the rows drawn or read)."""
+    median = row.symbol.startswith("median")
+    if column == "name":
+        return spec(truncate(safe_text(row.name), widths["name"]), "italic dim" if median else "")
+    if column == "symbol":
+        return spec(row.symbol if not median else "", DIM)
+    if column == "price":
+        return spec(fmt_price(row.price), "", "right")
+    if column == "as of":
+        return spec(row.as_of, DIM)
+    if column == "mcap":
+        return spec(fmt_big(row.market_cap_display), "", "right")
+    if column == "tokens":
+        return spec(fmt_share(row.token_share), "", "right")
+    return _move(fmt_pct(getattr(row, SORT_FIELDS[column]), 1))  # 1d, 5d, 1m, YTD, IPO
+
+
+class PeerMoves(RowTable):
+    """Redraws once per distinct (view, sort, direction, columns); a new view updates the rows that changed
+    in place (see widgets/table.py), so the cursor and the scroll position stay where they were."""
+
     DEFAULT_CSS = "PeerMoves { height: auto; max-height: 18; }"
 
     view: reactive[MovesView | None] = reactive(None, init=False)
@@ -74,7 +99,7 @@ class PeerMoves(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.renders = 0
         self._shown: tuple[object, ...] | None = None
-        self._layout: tuple[tuple[str, int], ...] = ()
+        self._format = partial(cell, widths={})
 
     def watch_view(self) -> None:
         self._redraw()
@@ -117,36 +142,19 @@ class PeerMoves(DataTable):
         key = (view, self.sort, self.descending, layout)
         if view is None or key == self._shown:
             return
+        home = self._shown is not None and key[1:3] != self._shown[1:3]  # a new sort: back to the top
         self._shown = key
         self.renders += 1
         if layout != self._layout:
-            self.clear(columns=True)
-            for label, col_width in layout:
-                self.add_column(label, width=col_width, key=label)
-            self._layout = layout
-        columns = dict(layout)
-        for label in columns:
+            self._format = partial(cell, widths=dict(layout))
+        labels = {}
+        for label, _ in layout:
             text = f"mcap {view.display_currency}" if label == "mcap" else label
             if self.sort is not None and SORT_FIELDS[label] == self.sort:
                 text += "▼" if self.descending else "▲"
-            self.columns[ColumnKey(label)].label = Text(text)
-        self.clear()
-        for row in sort_rows(view.rows, self.sort, self.descending):
-            median = row.symbol.startswith("median")
-            cells = {
-                "name": Text(truncate(safe_text(row.name), columns["name"]), style="italic dim" if median else ""),
-                "symbol": Text(row.symbol if not median else "", style=DIM),
-                "price": Text(fmt_price(row.price), justify="right"),
-                "as of": Text(row.as_of, style=DIM),
-                "1d": move(fmt_pct(row.change_pct, 1)),
-                "5d": move(fmt_pct(row.move_5d, 1)),
-                "1m": move(fmt_pct(row.move_1m, 1)),
-                "YTD": move(fmt_pct(row.move_ytd, 1)),
-                "IPO": move(fmt_pct(row.move_ipo, 1)),
-                "mcap": Text(fmt_big(row.market_cap_display), justify="right"),
-                "tokens": Text(fmt_share(row.token_share), justify="right"),
-            }
-            self.add_row(*(cells[label] for label in columns), key=row.symbol)
+            labels[label] = text
+        rows = sort_rows(view.rows, self.sort, self.descending)
+        self.show(layout, labels, [(row.symbol, row) for row in rows], self._format, home)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """Clicking a column header sorts by it; clicking it again reverses the order."""

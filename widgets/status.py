@@ -111,7 +111,11 @@ class StatusLine(Static):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
+        self._lines = -1  # lines shown: the line's height follows them, so only a new count needs a layout
 
     def watch_view(self, view: StatusView | None) -> None:
         if view is not None:
-            self.update(render_status(view, self.size.width or 80))
+            text = render_status(view, self.size.width or 80)
+            lines = text.plain.count("\n") + 1
+            self.update(text, layout=lines != self._lines)  # a layout here reflows the whole screen
+            self._lines = lines
