@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the store (and polars) load only in the commands that use t
     from monitor.config import Config
     from monitor.dashboard import Dashboard
     from monitor.dblock import CollectorLock
+    from monitor.feed import Mode
     from storage import Store
     from widgets.first_screen import FirstScreen
 
@@ -217,11 +218,12 @@ def _alerts_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: list[str] | None = None) -> int:
     # The dashboard's first screen comes from a child process (widgets/first_screen.py): started before this
     # process imports anything more, it has its answer about when Textual has drawn the empty screen.
-    first_screen = _start_first_screen(argv)
+    parsed = _parse_quietly(argv)
+    first_screen = _start_first_screen(parsed) if parsed is not None else None
     from monitor.config import ConfigError
 
-    try:
-        return _main(argv, first_screen)
+    try:  # arguments that did not parse quietly parse again here, to say what is wrong (or print --help)
+        return _main(parsed or build_parser().parse_args(argv), first_screen)
     except (UsageError, ConfigError) as exc:
         print(f"tokentape: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -232,22 +234,28 @@ def main(argv: list[str] | None = None) -> int:
             first_screen.cancel()  # a child nobody read (e.g. a bad config): never left running
 
 
-def _start_first_screen(argv: list[str] | None) -> FirstScreen | None:
-    """The child computing the dashboard's first screen, for the dashboard command; None otherwise (including
-    arguments that do not parse: the main path says what is wrong with them)."""
+def _parse_quietly(argv: list[str] | None) -> argparse.Namespace | None:
+    """The parsed arguments, or None where parsing would print or fail (--help, --version, a usage error)."""
     given = sys.argv[1:] if argv is None else argv
     if any(arg in ("-h", "--help", "--version") for arg in given):
-        return None  # argparse prints and exits: once, from the main path
+        return None
     try:
-        args = build_parser().parse_args(given)
+        return build_parser().parse_args(given)
     except UsageError:
         return None
+
+
+def _mode(args: argparse.Namespace) -> Mode:
+    return "demo" if args.demo else "read-only" if args.read_only else "live"
+
+
+def _start_first_screen(args: argparse.Namespace) -> FirstScreen | None:
+    """The child computing the dashboard's first screen, for the dashboard command; None for any other."""
     if args.command is not None:
         return None
     from widgets.first_screen import FirstScreen  # a Popen and a pipe; Textual loads only with widgets.app
 
-    mode = "demo" if args.demo else "read-only" if args.read_only else "live"
-    return FirstScreen(args.config, mode, args.db)
+    return FirstScreen(args.config, _mode(args), args.db)
 
 
 def _open_store(path: Path, create: bool = True) -> Store:
@@ -259,10 +267,9 @@ def _open_store(path: Path, create: bool = True) -> Store:
         raise UsageError(str(exc)) from None
 
 
-def _main(argv: list[str] | None, first_screen: FirstScreen | None = None) -> int:
+def _main(args: argparse.Namespace, first_screen: FirstScreen | None = None) -> int:
     from monitor.config import load_config
 
-    args = build_parser().parse_args(argv)
     config = load_config(args.config)
     setup_logging(args.log_level)
     log.info("tokentape %s with config %s", args.command or "dashboard", config.path)
@@ -293,9 +300,9 @@ def _demo_store(config: Config) -> Store:
 
 def _dashboard(config: Config, args: argparse.Namespace, first_screen: FirstScreen | None) -> int:
     """The one joint of the layers: the Textual app (widgets/) is imported here, lazily, and only here."""
-    from monitor.feed import DataFeed, Mode
+    from monitor.feed import DataFeed
 
-    mode: Mode = "demo" if args.demo else "read-only" if args.read_only else "live"
+    mode = _mode(args)
     db_path = database_path(config, args.db)
     feed = DataFeed.for_database(config, mode, db_path)
     from widgets.app import TokentapeApp, cache_file_for

@@ -32,6 +32,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import platformdirs
@@ -147,13 +148,21 @@ def compute_calendar(calendar: str, year: int) -> tuple[frozenset[date], frozens
 
 def _bundled(calendar: str, year: int) -> tuple[frozenset[date], frozenset[date]] | None:
     """The bundled calendar's answer, if it was written by the installed package version (else None)."""
+    bundled = _bundled_file()
     try:
-        bundled = json.loads(CALENDARS_FILE.read_text(encoding="utf-8"))
         if bundled["holidays"] != _holidays_version():
             return None
         return _decode(bundled["calendars"][calendar][str(year)])
-    except (OSError, ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError):
         return None
+
+
+@functools.cache
+def _bundled_file() -> dict[str, Any]:
+    try:
+        return dict(json.loads(CALENDARS_FILE.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return {}
 
 
 def _decode(days: list[list[str]]) -> tuple[frozenset[date], frozenset[date]]:
