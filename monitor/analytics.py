@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta
 import polars as pl
 from polars.datatypes import DataType, DataTypeClass
 
+from monitor.attribution import OTHER as OTHER  # re-exported: the aggregations here make these rows
+from monitor.attribution import UNATTRIBUTED as UNATTRIBUTED
 from monitor.markets import MARKET_ZONES
 
-OTHER = "other"
-UNATTRIBUTED = "unattributed"
 TREND_DAYS = 30
 
 

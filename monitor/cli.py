@@ -305,10 +305,18 @@ def _dashboard(config: Config, args: argparse.Namespace, first_screen: FirstScre
     mode = _mode(args)
     db_path = database_path(config, args.db)
     feed = DataFeed.for_database(config, mode, db_path)
+    from widgets.first_screen import published_views
+
+    first_views = published_views(config, mode, db_path)
+    if first_views is not None and first_screen is not None:
+        first_screen.cancel()  # the writer has computed this screen already: no need for a second process
+        first_screen = None
     from widgets.app import TokentapeApp, cache_file_for
 
     cache_file = cache_file_for("demo" if args.demo else str(db_path.resolve()), config.path)
-    app = TokentapeApp(config, feed, log_file=log_path(), cache_file=cache_file, first_screen=first_screen)
+    app = TokentapeApp(
+        config, feed, log_file=log_path(), cache_file=cache_file, first_screen=first_screen, first_views=first_views
+    )
     try:
         app.run()
     finally:
@@ -367,6 +375,7 @@ async def _collect_async(config: Config, store: Store, once: bool) -> int:
     import asyncio
 
     from monitor.jobs import Collector, PollResult, build_scheduler
+    from monitor.published import Publisher
 
     collector = Collector(config, store)
 
@@ -379,6 +388,9 @@ async def _collect_async(config: Config, store: Store, once: bool) -> int:
         )
 
     collector.listeners.append(report)
+    # Readers open on the dashboard this process computes after each poll (monitor/published.py).
+    publisher = Publisher(store, config)
+    collector.listeners.append(publisher.request)
     if collector.alerts is not None:
         collector.alerts.listeners.append(
             lambda fired: print(
@@ -406,6 +418,7 @@ async def _collect_async(config: Config, store: Store, once: bool) -> int:
         return 0
     finally:
         await collector.aclose(delivery_wait=30.0)  # alerts' deliveries (and their retries) get time to finish
+        await asyncio.to_thread(publisher.close)
         store.close()
 
 

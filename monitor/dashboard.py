@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from monitor import analytics
+from monitor import analytics, published
 from monitor.attribution import OPENROUTER_ATTRIBUTION
 from monitor.config import Config
 from storage import Store
@@ -115,7 +115,8 @@ class DashboardLoader:
         if "polls" in tables:
             raw["polls"] = store.latest_polls()
         if "meta" in tables or "token_daily" in tables:
-            rows = store.conn().execute("SELECT key, value FROM meta").fetchall()
+            # Not the published dashboard (monitor/published.py): it is this loader's output, not its input.
+            rows = store.conn().execute("SELECT key, value FROM meta WHERE key != ?", (published.META_KEY,)).fetchall()
             self._meta = dict(rows)
 
     def _read_intraday(self, symbols: list[str], latest: pl.DataFrame, full: bool) -> pl.DataFrame:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # polars, httpx and the store load in a thread, after Textual
     from monitor.dblock import CollectorLock
     from monitor.history import CompanyHistory, ModelHistory
     from monitor.jobs import Collector, PollResult
+    from monitor.published import Publisher
     from monitor.valuation import Valuation
     from storage import Store
 
@@ -55,6 +56,7 @@ class DataFeed:
         self.store: Store | None = None
         self.loader: DashboardLoader | None = None
         self.collector: Collector | None = None
+        self.publisher: Publisher | None = None
         self._scheduler: BaseScheduler | None = None
         self._opening: Future[Dashboard] | None = None
         self._open_lock = threading.Lock()
@@ -216,9 +218,13 @@ class DataFeed:
         if self.mode != "live" or self.store is None or self.collector is not None:
             return
         from monitor.jobs import Collector, build_scheduler
+        from monitor.published import Publisher
 
         self.collector = Collector(self.config, self.store, transport=self._transport)
         self.collector.listeners.append(on_result)
+        # Readers of this database (and this dashboard's next start) open on what it computes after each poll.
+        self.publisher = Publisher(self.store, self.config)
+        self.collector.listeners.append(self.publisher.request)
         scheduler = build_scheduler(self.collector)
         scheduler.start()
         self._scheduler = scheduler
@@ -238,11 +244,15 @@ class DataFeed:
         return next_runs(self._scheduler)
 
     async def close(self) -> None:
+        import asyncio
+
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self.collector is not None:
             await self.collector.aclose()
+        if self.publisher is not None:
+            await asyncio.to_thread(self.publisher.close)
 
     def close_store(self) -> None:
         if self.store is not None:

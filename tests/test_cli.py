@@ -79,6 +79,26 @@ def test_collect_once_then_json_snapshot_shows_what_was_served(collected):
     assert m3["rank"] == 22 and m3["maker"] == "MiniMax"
 
 
+def test_collect_publishes_the_dashboard_a_reader_opens_on(collected):
+    """A reader of what `collect` wrote finds the dashboard it would compute itself, current (no newer poll)."""
+    from monitor import published
+    from monitor.config import load_config
+    from monitor.dashboard import TOKEN_WINDOW_DAYS, DashboardLoader
+    from storage import Store
+    from widgets.viewmodels import screen_views
+
+    config_path, db = collected
+    config = load_config(str(config_path))
+    data = published.read(db, config)
+    assert data is not None
+    store = Store.open(db, create=False)
+    own = screen_views(DashboardLoader(store, config, TOKEN_WINDOW_DAYS).load(), config, 0.0, "read-only", {}, "x")
+    first = screen_views(data, config, 0.0, "read-only", {}, "x")
+    assert (first.cards, first.boards, first.moves, first.status) == (own.cards, own.boards, own.moves, own.status)
+    assert {c.symbol: c.price for c in first.cards}["0100.HK"] == PRICES["0100.HK"][1][-1]
+    store.close()
+
+
 def test_snapshot_formats(collected, tmp_path):
     config, db = collected
     base = ("--config", str(config), "--db", str(db), "snapshot")

@@ -1,13 +1,15 @@
 """The Textual app: one start-up sequence, one owner of what is on screen, and the keys.
 
-Start-up, in order: (1) the last screen from the cache, if any, painted at once and marked cached;
-(2) the first screen from the database, computed by a second process while this one imported
-Textual (widgets/first_screen.py); (3) this process's own first Dashboard (polars), which the
-later reloads build on; (4) live jobs (live mode) or the watch for another process's writes
-(read-only mode). Afterwards a job's result (`PollFinished`) asks the feed to
-re-read only the tables that changed, in a worker thread (SQLite and polars never run on the UI
-loop); the worker posts `DashboardReady`; the app sets the screen's `views`, and each panel repaints
-only if its part changed. Reload requests that arrive while a reload runs merge into the next one.
+Start-up, in order: (1) when the database's writer published a dashboard that is still current
+(monitor/published.py), the real screen built from it, in the very first frame; otherwise the last
+screen from the cache, if any, painted at once and marked cached, then (2) the first screen from the
+database, computed by a second process while this one imported Textual (widgets/first_screen.py);
+(3) this process's own first Dashboard (polars), which the later reloads build on; (4) live jobs
+(live mode) or the watch for another process's writes (read-only mode). Afterwards a job's result
+(`PollFinished`) asks the feed to re-read only the tables that changed, in a worker thread (SQLite and
+polars never run on the UI loop); the worker posts `DashboardReady`; the app sets the screen's `views`,
+and each panel repaints only if its part changed. Reload requests that arrive while a reload runs
+merge into the next one.
 """
 
 from __future__ import annotations
@@ -68,9 +70,11 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
         clock: Callable[[], float] = time.time,
         cache_file: Path | None = None,
         first_screen: FirstScreen | None = None,
+        first_views: ScreenViews | None = None,
     ) -> None:
         """`cache_file`: where the last screen is kept (see `cache_file_for`); None keeps none.
-        `first_screen`: a child process computing the first screen while this one starts, if any."""
+        `first_screen`: a child process computing the first screen while this one starts, if any.
+        `first_views`: the first screen already built (from the dashboard the database's writer published)."""
         super().__init__()
         self.config = config
         self.feed = feed
@@ -78,7 +82,9 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
         self.clock = clock
         self.cache_file = cache_file
         self.first_screen = first_screen
-        self.cached = screen_cache.load(cache_file) if cache_file is not None else None
+        self.first_views = first_views
+        # The real first screen, when there is one, makes the last session's screen pointless.
+        self.cached = screen_cache.load(cache_file) if cache_file is not None and first_views is None else None
         self.open_error: Exception | None = None
         self.dashboard: Dashboard | None = None
         self.currency = config.display_currency
@@ -107,7 +113,10 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
     def on_mount(self) -> None:
         log.info("start-up: mounted after %.3f s", time.monotonic() - STARTED)
         self.set_keymap(self.config.keys)
-        if self.cached is not None:
+        if self.first_views is not None:  # set before the first frame: that frame is the full screen
+            log.info("start-up: first screen from the dashboard the database's writer published")
+            self._show_first_screen(self.first_views)
+        elif self.cached is not None:
             made = datetime.fromtimestamp(self.cached.made_at, UTC).astimezone(HKT).strftime("%H:%M HKT")
             note = f"cached screen from {made} · reading the database…"
             self.dashboard_screen.views = dataclasses.replace(self.cached, status=StatusView((), note))
@@ -117,7 +126,9 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
 
     @work(thread=True, group="open", exit_on_error=False)
     def _open_worker(self) -> None:
-        if self.first_screen is not None:
+        if self.first_views is not None:
+            self._first_screen_painted.wait(FIRST_PAINT_WAIT_SECONDS)
+        elif self.first_screen is not None:
             views = self.first_screen.result()  # waits on the child's pipe: holds no GIL
             if views is not None:
                 self.post_message(FirstScreenReady(views))
@@ -201,7 +212,12 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
     def _on_first_screen(self, message: FirstScreenReady) -> None:
         log.info("start-up: first screen from the database after %.3f s", time.monotonic() - STARTED)
         if self.is_running and self.dashboard is None:
-            self.dashboard_screen.views = message.views
+            self._show_first_screen(message.views)
+        else:
+            self._first_screen_painted.set()
+
+    def _show_first_screen(self, views: ScreenViews) -> None:
+        self.dashboard_screen.views = views
         self.call_after_refresh(self._first_screen_drawn)
 
     def _first_screen_drawn(self) -> None:

@@ -8,6 +8,10 @@ path (polars) with the screen already full. If the child fails or is slow, the a
 simply comes first: this only ever makes the first screen earlier, never different.
 
 The child needs no Textual: views and view-models are plain Python.
+
+Before any of that, `published_views` looks for the dashboard the database's writer published
+(monitor/published.py): when it is current, the first screen is built from it in milliseconds, without
+polars, and no child is needed at all.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from monitor.config import Config
     from widgets.views import ScreenViews
 
 TIMEOUT_SECONDS = 15.0
@@ -71,6 +76,21 @@ class FirstScreen:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
+
+
+def published_views(config: Config, mode: str, db_path: Path) -> ScreenViews | None:
+    """The first screen from the dashboard the database's writer published, if it is still current (see
+    monitor/published.py): sqlite3 and msgspec, no polars, a few milliseconds. The child is then not needed."""
+    if mode == "demo":
+        return None  # a fresh copy of the bundled data each time: nothing was published into it
+    from monitor import published
+
+    data = published.read(db_path, config)
+    if data is None:
+        return None
+    from widgets.viewmodels import screen_views
+
+    return screen_views(data, config, time.time(), mode, {}, str(db_path))
 
 
 def main(argv: list[str] | None = None) -> int:

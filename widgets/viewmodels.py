@@ -1,7 +1,8 @@
-"""View-models: a Dashboard (the engine's polars frames) -> the immutable views the panels render.
+"""View-models: a Dashboard's rows (monitor.published.DashboardData) -> the immutable views the panels render.
 
-Pure: no I/O, no Textual, and no polars import (it only walks the frames it is given), so the app can
-import this module before polars has loaded. `now` is passed in.
+Pure: no I/O, no Textual, and no polars: the rows are plain Python, whether converted from this process's
+own Dashboard or read as the database's writer published them, so the app can build its first screen
+before polars has loaded. `now` is passed in.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from monitor.attribution import OTHER, UNATTRIBUTED
 from monitor.config import Config
 from monitor.markets import HKT, MARKET_ZONES, market_state
+from monitor.published import DashboardData, Rows
 from monitor.text import fmt_age
 from widgets.views import (
     BoardRow,
@@ -73,11 +76,11 @@ def _close_ts(day: str, market: str) -> float:
     return datetime.fromisoformat(f"{day}T{close}").replace(tzinfo=MARKET_ZONES.get(market, HKT)).timestamp()
 
 
-def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
+def card_views(dash: DashboardData, config: Config, now: float) -> list[CardView]:
     ref = dash.reference_now(now)
     at = datetime.fromtimestamp(ref, UTC)
     cards = []
-    for r in dash.companies.iter_rows(named=True):
+    for r in dash.companies:
         if r["group"] == "index":
             continue
         if r["price_time"] is not None:
@@ -129,20 +132,25 @@ def card_views(dash: Dashboard, config: Config, now: float) -> list[CardView]:
     return cards
 
 
-def token_age(dash: Dashboard, now: float) -> float | None:
+def _newest(rows: Rows, column: str) -> str | None:
+    """The column's newest ISO date, None when no row has one (as a frame's max() would say)."""
+    return max((v for r in rows if (v := r[column]) is not None), default=None)
+
+
+def token_age(dash: DashboardData, now: float) -> float | None:
     """Seconds since the end of the latest token day (the figure exists only once the UTC day is over)."""
-    if dash.makers.is_empty():
+    day = _newest(dash.makers, "date")
+    if day is None:
         return None
-    day = dash.makers["date"].max()
-    end = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
+    end = datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() + 86400
     return dash.reference_now(now) - end
 
 
-def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardView:
+def board_view(dash: DashboardData, mode: str, config: Config, now: float) -> BoardView:
     frame = dash.models if mode == "model" else dash.makers
     rows = []
-    names = Counter(short_model(slug) for slug in frame["model_permaslug"]) if mode == "model" else Counter()
-    for r in frame.iter_rows(named=True):
+    names = Counter(short_model(r["model_permaslug"]) for r in frame) if mode == "model" else Counter()
+    for r in frame:
         tag = ""
         if mode == "model":
             key, name, maker = r["model_permaslug"], short_model(r["model_permaslug"]), r["maker"]
@@ -165,37 +173,40 @@ def board_view(dash: Dashboard, mode: str, config: Config, now: float) -> BoardV
                 trend=tuple(r["trend"] or ()),
             )
         )
-    latest = frame["date"].max() if not frame.is_empty() else None
+    latest, before = _newest(frame, "date"), _newest(frame, "date_1d")
     age = token_age(dash, now)
     stale = age is not None and age > config.ui.stale_tokens_hours * 3600
-    caption = f"OpenRouter · UTC day {latest.isoformat() if latest else '—'} · {coarse_age(age)} old"
+    caption = f"OpenRouter · UTC day {latest or '—'} · {coarse_age(age)} old"
     d1_label = "Δ1d"
-    before = frame["date_1d"].max() if not frame.is_empty() else None
-    if isinstance(latest, date) and isinstance(before, date) and (latest - before).days > 1:
+    gap = (date.fromisoformat(latest) - date.fromisoformat(before)).days if latest and before else 0
+    if gap > 1 and before is not None:
         # Days are missing: Δ compares with the previous stored day, and its header says how far back that is.
-        d1_label = f"Δ{(latest - before).days}d"
-        caption += f" · {d1_label} vs {before.isoformat()[5:]} ({(latest - before).days - 1} days not stored)"
+        d1_label = f"Δ{gap}d"
+        caption += f" · {d1_label} vs {before[5:]} ({gap - 1} days not stored)"
     elif latest is not None and before is None:
         caption += " · no earlier day stored"
     return BoardView(mode=mode, rows=tuple(rows), caption=caption + (" · STALE" if stale else ""), d1_label=d1_label)
 
 
-def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
-    """The `top` makers of the latest day, each with its weekly and daily share series."""
-    from monitor.analytics import OTHER, UNATTRIBUTED  # polars is loaded by now: a Dashboard exists
+def _every_day(stored: set[str], step: int) -> list[str]:
+    """Every `step`-th day (ISO) from the first to the last of `stored`: a day nobody has data for is a gap too."""
+    if not stored:
+        return []
+    first, last = date.fromisoformat(min(stored)), date.fromisoformat(max(stored))
+    return [(first + timedelta(days=n)).isoformat() for n in range(0, (last - first).days + 1, step)]
 
-    latest = sorted(dash.makers.iter_rows(named=True), key=lambda r: -(r["share"] or 0.0))[:top]
-    weekly: dict[str, dict[object, float]] = {}
-    for week, maker_id, share in dash.maker_weekly.select("week", "maker_id", "share").iter_rows():
-        weekly.setdefault(maker_id, {})[week] = share
-    daily: dict[str, dict[object, float]] = {}
-    for day, maker_id, share in dash.maker_history.select("date", "maker_id", "share").iter_rows():
-        daily.setdefault(maker_id, {})[day] = share
-    weeks = sorted({w for by_week in weekly.values() for w in by_week})
-    if weeks:  # every week from the first to the last: a week nobody has data for is a gap too
-        weeks = [weeks[0] + timedelta(weeks=n) for n in range((weeks[-1] - weeks[0]).days // 7 + 1)]
-    stored = sorted({d for by_day in daily.values() for d in by_day})
-    days = [stored[0] + timedelta(days=n) for n in range((stored[-1] - stored[0]).days + 1)] if stored else []
+
+def chart_view(dash: DashboardData, top: int = 8) -> ChartView:
+    """The `top` makers of the latest day, each with its weekly and daily share series."""
+    latest = sorted(dash.makers, key=lambda r: -(r["share"] or 0.0))[:top]
+    weekly: dict[str, dict[str, float]] = {}
+    for r in dash.maker_weekly:
+        weekly.setdefault(r["maker_id"], {})[r["week"]] = r["share"]
+    daily: dict[str, dict[str, float]] = {}
+    for r in dash.maker_history:
+        daily.setdefault(r["maker_id"], {})[r["date"]] = r["share"]
+    weeks = _every_day({w for by_week in weekly.values() for w in by_week}, 7)
+    days = _every_day({d for by_day in daily.values() for d in by_day}, 1)
     series = []
     for row in latest:
         maker_id = row["maker_id"]
@@ -209,14 +220,10 @@ def chart_view(dash: Dashboard, top: int = 8) -> ChartView:
                 d7=row["d_share_7d"],
             )
         )
-    return ChartView(
-        series=tuple(series),
-        weeks=tuple(w.isoformat() for w in weeks),  # type: ignore[attr-defined]
-        days=tuple(d.isoformat() for d in days),  # type: ignore[attr-defined]
-    )
+    return ChartView(series=tuple(series), weeks=tuple(weeks), days=tuple(days))
 
 
-def _moves_as_of(r: dict[str, object], ref: float) -> str:
+def _moves_as_of(r: dict[str, Any], ref: float) -> str:
     """The quote's own time, short: "14:04" on the reference day, else "08-03"."""
     ts, day = r["price_time"], r["price_date"]
     if isinstance(ts, int):
@@ -226,7 +233,7 @@ def _moves_as_of(r: dict[str, object], ref: float) -> str:
     return str(day)[5:] if isinstance(day, str) else ""
 
 
-def moves_view(dash: Dashboard, now: float) -> MovesView:
+def moves_view(dash: DashboardData, now: float) -> MovesView:
     ref = dash.reference_now(now)
     rows = [
         MovesRow(
@@ -243,9 +250,9 @@ def moves_view(dash: Dashboard, now: float) -> MovesView:
             token_share=r["token_share"],
             as_of=_moves_as_of(r, ref),
         )
-        for r in dash.companies.iter_rows(named=True)
+        for r in dash.companies
     ]
-    for m in dash.medians.iter_rows(named=True):
+    for m in dash.medians:
         if m["group"] == "index":
             continue
         rows.append(
@@ -268,9 +275,11 @@ def moves_view(dash: Dashboard, now: float) -> MovesView:
     return MovesView(rows=tuple(rows), display_currency=dash.display_currency, note=left_out)
 
 
-def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, float | None], db_path: str) -> StatusView:
+def status_view(
+    dash: DashboardData, mode: str, now: float, next_runs: dict[str, float | None], db_path: str
+) -> StatusView:
     jobs = []
-    for r in dash.polls.iter_rows(named=True):
+    for r in dash.polls:
         nxt = next_runs.get(r["job"])
         jobs.append(
             JobStatus(
@@ -286,23 +295,29 @@ def status_view(dash: Dashboard, mode: str, now: float, next_runs: dict[str, flo
         note = f"DEMO · real data as of {as_of} · offline · * interpolated price days"
     elif mode == "read-only":
         note = f"read-only · {db_path} · refreshed when tokentape collect writes"
-    elif jobs and not any(j.ok for j in jobs) and dash.companies["price"].null_count() == dash.companies.height:
+    elif jobs and not any(j.ok for j in jobs) and all(r["price"] is None for r in dash.companies):
         note = "no data yet: every upstream failed (see below) · tokentape --demo shows the bundled data offline"
     else:
         note = "" if jobs else "live · first polls running…"
     return StatusView(jobs=tuple(jobs), note=note)
 
 
-def data_age(dash: Dashboard, now: float) -> str:
+def data_age(dash: DashboardData, now: float) -> str:
     """The header's data part: the latest token day and how old it is."""
-    age = token_age(dash, now)
-    day = dash.makers["date"].max().isoformat() if not dash.makers.is_empty() else "—"
-    return f"tokens {day} · {coarse_age(age)}"
+    return f"tokens {_newest(dash.makers, 'date') or '—'} · {coarse_age(token_age(dash, now))}"
 
 
 def screen_views(
-    dash: Dashboard, config: Config, now: float, mode: str, next_runs: dict[str, float | None], db_path: str
+    dash: Dashboard | DashboardData,
+    config: Config,
+    now: float,
+    mode: str,
+    next_runs: dict[str, float | None],
+    db_path: str,
 ) -> ScreenViews:
+    """Everything on screen from a Dashboard (converted to its rows here) or rows published by a writer."""
+    if not isinstance(dash, DashboardData):
+        dash = DashboardData.from_dashboard(dash)
     return ScreenViews(
         cards=tuple(card_views(dash, config, now)),
         boards={m: board_view(dash, m, config, now) for m in ("model", "maker")},
