@@ -134,7 +134,7 @@ def test_the_published_rows_are_not_part_of_what_the_dashboard_reads_as_meta(tmp
     store.close()
 
 
-async def test_a_reader_opens_on_the_published_screen_in_its_first_frame_without_a_second_process(tmp_path):
+async def test_a_reader_opens_on_the_published_screen_before_its_own_data_path_without_a_second_process(tmp_path):
     config = load_config()
     db = tmp_path / "t.db"
     store = Store.open(db)
@@ -153,6 +153,7 @@ async def test_a_reader_opens_on_the_published_screen_in_its_first_frame_without
 
     app = TokentapeApp(config, DataFeed(config, "read-only", slow_open), clock=lambda: NOW, first_views=views)
     async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: "297.40" in str(app.query_one(MINIMAX_CARD, CompanyCard).render()))
         painted.append(str(app.query_one(MINIMAX_CARD, CompanyCard).render()))
         assert app.dashboard is None  # the app's own data path has not run
         assert app.first_screen is None and app.cached is None

@@ -113,9 +113,11 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
     def on_mount(self) -> None:
         log.info("start-up: mounted after %.3f s", time.monotonic() - STARTED)
         self.set_keymap(self.config.keys)
-        if self.first_views is not None:  # set before the first frame: that frame is the full screen
+        if self.first_views is not None:
             log.info("start-up: first screen from the dashboard the database's writer published")
-            self._show_first_screen(self.first_views)
+            # After the first layout, not before: the tables fit their columns to the width it gives them, so the
+            # first screen with data is drawn once, as it stays, instead of at a guessed width and then again.
+            self.call_after_refresh(self._show_first_screen, self.first_views)
         elif self.cached is not None:
             made = datetime.fromtimestamp(self.cached.made_at, UTC).astimezone(HKT).strftime("%H:%M HKT")
             note = f"cached screen from {made} · reading the database…"
@@ -218,7 +220,8 @@ class TokentapeApp(AlertsMixin, DrillDownMixin, CommandsMixin, App[None]):
 
     def _show_first_screen(self, views: ScreenViews) -> None:
         self.dashboard_screen.views = views
-        self.call_after_refresh(self._first_screen_drawn)
+        # Two refreshes: the tables fit their columns to the width the first layout gave them, then redraw.
+        self.call_after_refresh(self.call_after_refresh, self._first_screen_drawn)
 
     def _first_screen_drawn(self) -> None:
         log.info("start-up: first screen from the database drawn after %.3f s", time.monotonic() - STARTED)
