@@ -308,9 +308,15 @@ async def fetch_models(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:
             client, src.base_url, int(ctx.clock()), timeout=src.timeout_seconds
         ),
     )
-    # The day's prices join the price history in the same transaction as the catalogue itself.
-    day = datetime.fromtimestamp(ctx.clock(), UTC).date().isoformat()
-    return Fetched(rows={"models": rows, "model_prices": openrouter.price_rows(rows, day)})
+    return Fetched(rows=catalogue_tables(rows, ctx.clock()))
+
+
+def catalogue_tables(models: list[Row], at: float) -> dict[str, list[Row]]:
+    """One catalogue poll's rows by table: the entries, and their prices as the UTC day of `at`'s observation for
+    the price history (the store keeps only changes: Store.record_prices). They land in one transaction, so the
+    history never disagrees with the catalogue; bench/history.py writes its synthetic catalogue through here too."""
+    day = datetime.fromtimestamp(at, UTC).date().isoformat()
+    return {"models": models, "model_prices": openrouter.price_rows(models, day)}
 
 
 async def fetch_day_view(ctx: JobContext, symbols: tuple[str, ...]) -> Fetched:

@@ -2,10 +2,12 @@
 
 - Reported spend: where OpenRouter's per-model day view reports `total_usage` (USD) for a model-day, that is the
   spend (kind "reported").
-- Estimated spend (kind "estimate"): tokens x that day's list price (the newest stored catalogue day on or before
-  it, named as price_date), the tokens split into prompt and completion by the model's own ratio in the day view
-  (split "model's day-view ratio <day>") where one is stored, else the day's overall day-view ratio ("day's
-  overall ratio <day>"; the nearest day-view day when that day has none, named).
+- Estimated spend (kind "estimate"): tokens x that day's list price, the model's newest stored price first listed on
+  or before the day, named by price_date (the first catalogue day that listed it) and price_seen (the newest day the
+  catalogue still listed it: before the priced day, the price was carried forward unconfirmed). The tokens are split
+  into prompt and completion by the model's own ratio in the day view (split "model's day-view ratio <day>") where
+  one is stored, else the day's overall day-view ratio ("day's overall ratio <day>"; the nearest day-view day when
+  that day has none, named).
 - `:free` variants cost $0 (kind "free"). A model with no stored price, or a day with no split, has unknown spend
   (None, with the reason) — never a sibling model's price.
 No I/O; nothing here imports Textual.
@@ -27,7 +29,8 @@ MODEL_DAY_SCHEMA: dict[str, Any] = {
     "tokens": pl.Int64,
     "spend_usd": pl.Float64,
     "kind": pl.String,  # reported, estimate, free; None when unknown
-    "price_date": pl.String,
+    "price_date": pl.String,  # the first stored catalogue day that listed the price used
+    "price_seen": pl.String,  # the newest catalogue day that still listed it (may be after `date`)
     "split": pl.String,
     "reason": pl.String,
 }
@@ -45,10 +48,29 @@ def _nearest(days: list[str], day: str) -> str | None:
     return min(days, key=lambda d: (abs((date.fromisoformat(d) - target).days), d))
 
 
+def _price_history(prices: pl.DataFrame) -> dict[str, list[tuple[str, float | None, float | None, str]]]:
+    """slug -> (first day listed, prompt price, completion price, newest day confirmed), by day. Consecutive rows of
+    one price (the day-by-day rows written before v7) are one price: first listed on the first, confirmed up to the
+    newest, as the change-only history would have stored it, so both kinds of history read the same."""
+    history: dict[str, list[tuple[str, float | None, float | None, str]]] = {}
+    has_seen = "last_seen" in prices.columns
+    for r in prices.sort("canonical_slug", "date").iter_rows(named=True):
+        listed = (r["prompt_price"], r["completion_price"])
+        seen = str((r["last_seen"] if has_seen else None) or r["date"])
+        runs = history.setdefault(r["canonical_slug"], [])
+        if runs and runs[-1][1:3] == listed:
+            first, *_, confirmed = runs[-1]
+            runs[-1] = (first, *listed, max(confirmed, seen))
+        else:
+            runs.append((r["date"], *listed, seen))
+    return history
+
+
 def model_days(token_daily: pl.DataFrame, day_usage: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
     """One row per (date, model): tokens and spend (reported, estimated, free or unknown with the reason).
 
-    token_daily: the export's rows; day_usage: model_day_usage rows; prices: model_prices rows (any days)."""
+    token_daily: the export's rows; day_usage: model_day_usage rows; prices: model_prices rows (any days; without a
+    last_seen column each row counts as confirmed on its own day)."""
     usage: dict[tuple[str, str], dict[str, Any]] = {}
     for r in day_usage.iter_rows(named=True):
         u = usage.setdefault((r["date"], r["model_permaslug"]), {"prompt": 0, "completion": 0, "usd": None})
@@ -66,9 +88,7 @@ def model_days(token_daily: pl.DataFrame, day_usage: pl.DataFrame, prices: pl.Da
         if ratio is not None:
             model_ratio[slug] = (day, ratio)
     overall = {d: q for d, (p, c) in day_totals.items() if (q := _ratio(p, c)) is not None}
-    price_hist: dict[str, list[tuple[str, float | None, float | None]]] = {}
-    for r in prices.sort("date").iter_rows(named=True):
-        price_hist.setdefault(r["canonical_slug"], []).append((r["date"], r["prompt_price"], r["completion_price"]))
+    price_hist = _price_history(prices)
 
     tokens: dict[tuple[str, str], tuple[str, int]] = {
         (r["date"], r["model_permaslug"]): (r["author"], int(r["total_tokens"]))
@@ -91,18 +111,19 @@ def model_days(token_daily: pl.DataFrame, day_usage: pl.DataFrame, prices: pl.Da
         if not dated or dated[-1][1] is None or dated[-1][2] is None:
             rows.append(row | {"reason": "no stored list price for this model"})
             continue
-        price_day, prompt_price, completion_price = dated[-1]
+        price_day, prompt_price, completion_price, price_seen = dated[-1]
+        row |= {"price_date": price_day, "price_seen": price_seen}
         if slug in model_ratio:
             seen, ratio = model_ratio[slug]
             split = f"model's day-view ratio {seen}"
         elif (near := _nearest(list(overall), day)) is not None:
             ratio, split = overall[near], f"day's overall ratio {near}"
         else:
-            rows.append(row | {"price_date": price_day, "reason": "no prompt/completion split stored"})
+            rows.append(row | {"reason": "no prompt/completion split stored"})
             continue
         assert prompt_price is not None and completion_price is not None
         cost = count * (ratio * prompt_price + (1 - ratio) * completion_price)
-        rows.append(row | {"spend_usd": cost, "kind": "estimate", "price_date": price_day, "split": split})
+        rows.append(row | {"spend_usd": cost, "kind": "estimate", "split": split})
     return pl.DataFrame(rows, schema=MODEL_DAY_SCHEMA, orient="row")
 
 
@@ -117,7 +138,11 @@ class MakerSpend:
     spend_kind: str | None  # reported, estimate, reported+estimate (free folds into either)
     splits: tuple[str, ...]
     estimated_7d: bool  # some of the window's known spend is an estimate
-    price_dates: tuple[str, ...]  # the catalogue days whose list prices the estimates used
+    price_dates: tuple[str, ...]  # the first catalogue days that listed the list prices the estimates used
+    prices_confirmed: tuple[str, ...]  # the newest catalogue days that still listed them
+    # The most days an estimate's list price had gone unconfirmed by the day it priced (0: each was still listed
+    # on or after its day); a model gone from the catalogue keeps its last price, and this says how stale it is.
+    price_unconfirmed_days: int
     unknown: tuple[str, ...]  # "slug: reason" of the window's unknown model-days (newest day)
 
 
@@ -150,6 +175,15 @@ def maker_spend(days: pl.DataFrame, authors: list[str]) -> MakerSpend | None:
         splits=tuple(sorted({s for s in known["split"].to_list() if s})),
         estimated_7d="estimate" in known["kind"].to_list(),
         price_dates=tuple(sorted({d for d in known["price_date"].to_list() if d})),
+        prices_confirmed=tuple(sorted({d for d in known["price_seen"].to_list() if d})),
+        price_unconfirmed_days=max(
+            [0]
+            + [
+                (date.fromisoformat(day) - date.fromisoformat(seen)).days
+                for day, seen in zip(known["date"].to_list(), known["price_seen"].to_list(), strict=True)
+                if seen
+            ]
+        ),
         unknown=tuple(f"{r['model_permaslug']} {r['date']}: {r['reason']}" for r in unknown.iter_rows(named=True)),
     )
 

@@ -387,11 +387,27 @@ def _maker_spend(days: pl.DataFrame, name: str, authors: list[str], notes: list[
             got.spend_kind or "", "reported + ESTIMATE (tokens x list price)"
         )
         extra = f"; split: {', '.join(got.splits)}" if got.splits else ""
-        extra += f"; list prices of {', '.join(got.price_dates)}" if got.price_dates else ""
+        extra += _price_note(got)
         notes.append(f"{name}: spend {got.spend_day} {how}{extra}")
     if got is not None:
         notes += [f"{name}: unknown spend, {u}" for u in got.unknown]
     return got
+
+
+def _days(days: tuple[str, ...]) -> str:
+    return days[0] if days[0] == days[-1] else f"{days[0]} … {days[-1]}"
+
+
+def _price_note(got: spend.MakerSpend) -> str:
+    """Which list prices the estimates used: the first and the newest catalogue days that listed them, and, when a
+    price had gone unconfirmed by a day it priced (a model gone from the catalogue, a catalogue job not running),
+    by how many days at most."""
+    if not got.price_dates:
+        return ""
+    note = f"; list prices first seen {_days(got.price_dates)}, last confirmed {_days(got.prices_confirmed)}"
+    if got.price_unconfirmed_days > 0:
+        note += f" (stale: up to {got.price_unconfirmed_days} days old on the days priced)"
+    return note
 
 
 def _references(figures: pl.DataFrame, today: date, sources: dict[str, list[dict[str, Any]]]) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first read: a writer such as `collect` never pays
     import polars as pl
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -99,8 +99,11 @@ TABLES: dict[str, dict[str, Any]] = {
         },
         "pk": ("canonical_slug",),
     },
-    # The catalogue's list prices per UTC day (USD per token), written with `models` by the catalogue job: a day's
-    # spend estimate uses that day's prices (or the newest stored day before it, named on screen).
+    # The catalogue's list prices (USD per token) as a history of changes, written with `models` by the catalogue
+    # job through `record_prices`: a row per model per price, dated by the first UTC day the catalogue listed that
+    # price, and `last_seen`, the newest day it still listed it (an unchanged day moves `last_seen`, nothing else).
+    # A day's spend estimate uses the newest row on or before it; both days are named on screen, so a price
+    # confirmed yesterday reads apart from one not seen for months. Rows written before v7 are one per day.
     "model_prices": {
         "columns": {
             "canonical_slug": str,
@@ -109,6 +112,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "prompt_price": float,
             "completion_price": float,
             "source": str,
+            "last_seen": str,
         },
         "pk": ("canonical_slug", "date"),
     },
@@ -336,7 +340,24 @@ def _migrate_v6(db: Any) -> None:
     )
 
 
-MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2, 3: _migrate_v3, 4: _migrate_v4, 5: _migrate_v5, 6: _migrate_v6}
+def _migrate_v7(db: Any) -> None:
+    # model_prices stores price changes from now on (see record_prices). Every older row stays, as what it was: the
+    # price listed on its own day, and confirmed that day only. (v6 made the table from the current TABLES on a new
+    # database, so the column may be there already.)
+    if "last_seen" not in {c.name for c in db["model_prices"].columns}:
+        db.execute("ALTER TABLE model_prices ADD COLUMN last_seen TEXT")
+    db.execute("UPDATE model_prices SET last_seen = date WHERE last_seen IS NULL")
+
+
+MIGRATIONS = {
+    1: _migrate_v1,
+    2: _migrate_v2,
+    3: _migrate_v3,
+    4: _migrate_v4,
+    5: _migrate_v5,
+    6: _migrate_v6,
+    7: _migrate_v7,
+}
 
 
 SQL_IN_BATCH = 500  # symbols per statement: far below SQLite's limit on bound parameters
@@ -522,7 +543,8 @@ class _Reads:
         return self.frame("models", f"canonical_slug IN ({', '.join('?' * len(slugs))})", list(slugs))
 
     def model_prices_until(self, end: str, slugs: Sequence[str]) -> pl.DataFrame:
-        """These models' stored list prices on or before `end`: a range per slug on the (slug, date) key."""
+        """These models' stored list prices first listed on or before `end` (each with its `last_seen`, which may
+        be later than `end`): a range per slug on the (slug, date) key."""
         if not slugs:
             return self.frame("model_prices", "0")
         where = f"canonical_slug IN ({', '.join('?' * len(slugs))}) AND date <= ?"
@@ -682,6 +704,42 @@ class _Writes(_Maintenance):
                 f"INSERT INTO fundamentals ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", data
             )
             return len(data) + len(stored)
+
+    def record_prices(self, rows: Iterable[Mapping[str, Any]], conn: sqlite3.Connection) -> int:
+        """Catalogue days' list prices (openrouter.price_rows: slug, date, id, prices, source) into the
+        `model_prices` history of changes; returns how many rows were inserted or changed.
+
+        A row goes in only when its (prompt, completion) price differs from the model's newest stored row on or
+        before its day, or the model has none; an unchanged day moves that row's `last_seen` on instead, so a
+        day's re-polls change nothing. A price changed again later the same day replaces the day's row (the
+        day's newest catalogue wins, as before v7); id and source stay those of the day the price first showed."""
+        before = conn.total_changes
+        for row in rows:
+            slug, day = row["canonical_slug"], row["date"]
+            stored = conn.execute(
+                "SELECT date, prompt_price, completion_price FROM model_prices "
+                "WHERE canonical_slug = ? AND date <= ? ORDER BY date DESC LIMIT 1",
+                (slug, day),
+            ).fetchone()
+            if stored is not None and (stored[1], stored[2]) == (row["prompt_price"], row["completion_price"]):
+                conn.execute(
+                    "UPDATE model_prices SET last_seen = ? WHERE canonical_slug = ? AND date = ? "
+                    "AND (last_seen IS NULL OR last_seen < ?)",
+                    (day, slug, stored[0], day),
+                )
+            elif stored is not None and stored[0] == day:
+                conn.execute(
+                    "UPDATE model_prices SET id = ?, prompt_price = ?, completion_price = ?, source = ?, last_seen = ? "
+                    "WHERE canonical_slug = ? AND date = ?",
+                    (row["id"], row["prompt_price"], row["completion_price"], row["source"], day, slug, day),
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO model_prices (canonical_slug, date, id, prompt_price, completion_price, source, "
+                    "last_seen) VALUES (?,?,?,?,?,?,?)",
+                    (slug, day, row["id"], row["prompt_price"], row["completion_price"], row["source"], day),
+                )
+        return conn.total_changes - before
 
     def set_reported_shares(self, shares: Mapping[str, int], at: int, conn: sqlite3.Connection) -> int:
         before = conn.total_changes
@@ -865,7 +923,13 @@ class Store(_Writes):
     def upsert(self, table: str, rows: Iterable[Mapping[str, object]], conn: sqlite3.Connection | None = None) -> int:
         """Insert or update rows by primary key; returns how many rows were inserted or changed.
 
-        Pass `conn` (from `transaction()`) to make several upserts one transaction."""
+        Pass `conn` (from `transaction()`) to make several upserts one transaction. `model_prices` is a history of
+        changes: its rows (one catalogue day each) go through `record_prices`, whoever writes them."""
+        if table == "model_prices":
+            if conn is not None:
+                return self.record_prices(rows, conn)
+            with self.transaction() as tx:
+                return self.record_prices(rows, tx)
         spec = TABLES[table]
         cols = list(spec["columns"])
         pick = itemgetter(*cols)  # every producer passes complete rows; ~3x faster than dict.get per column

@@ -145,8 +145,10 @@ def test_the_demo_shows_the_day_views_real_spend_labelled_and_the_revenue_a_cap_
     notes = "\n".join(data["spend_notes"])
     assert "Zhipu: spend 2026-09-22 reported by OpenRouter" in notes
     assert "no stored list price" in notes  # models the 2026-04-30 catalogue does not list: unknown, said so
-    # Anthropic's newest known day is estimated from the recorded catalogue of 2026-04-30, and says so
-    assert "Anthropic: spend 2026-10-01 ESTIMATE" in notes and "list prices of 2026-04-30" in notes
+    # Anthropic's newest known day is estimated from the recorded catalogue of 2026-04-30, and says so: a price
+    # listed then and not confirmed since, so stale by the days it priced (09-24 … 10-01 of the spend window)
+    assert "Anthropic: spend 2026-10-01 ESTIMATE" in notes
+    assert "list prices first seen 2026-04-30, last confirmed 2026-04-30 (stale: up to 154 days old" in notes
 
 
 def test_migrating_a_v5_database_seeds_price_history_from_the_catalogue(tmp_path, monkeypatch):
@@ -157,10 +159,10 @@ def test_migrating_a_v5_database_seeds_price_history_from_the_catalogue(tmp_path
     rows = openrouter.parse_models(models_catalogue(), int(_noon(DAY1)))
     old.upsert("models", rows)
     old.close()
-    monkeypatch.setattr(storage.db, "SCHEMA_VERSION", 6)
+    monkeypatch.undo()
     new = Store.open(tmp_path / "t.db")
     seeded = new.model_prices_until(date(2026, 12, 31).isoformat(), [SLUG, "z-ai/glm-5.3-flash-20260826"])
-    assert set(seeded["date"]) == {DAY1} and len(seeded) == 2
+    assert set(seeded["date"]) == set(seeded["last_seen"]) == {DAY1} and len(seeded) == 2
     new.close()
 
 

@@ -37,7 +37,7 @@ def tables_of(store: Store) -> set[str]:
 
 def test_new_database_is_wal_with_schema_version(store):
     assert store.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "6"
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "7"
     assert {
         "instruments",
         "quotes",

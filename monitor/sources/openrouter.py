@@ -313,7 +313,8 @@ def parse_models(payload: Any, updated_at: int, url: str = "") -> list[Row]:
 
 
 def price_rows(models: list[Row], day: str, source: str = "openrouter-models") -> list[Row]:
-    """The catalogue's rows as one UTC day of the `model_prices` history."""
+    """The catalogue's prices as seen on one UTC day, for the `model_prices` history (which stores a day's row only
+    when a model's price changed: Store.record_prices)."""
     return [
         {
             "canonical_slug": m["canonical_slug"],
