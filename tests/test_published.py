@@ -107,7 +107,7 @@ def test_another_config_a_damaged_value_or_no_database_means_the_reader_computes
     for damaged in (b"\x78\x01garbage", b"not zlib at all", "a text value"):
         store.set_meta(published.META_KEY, damaged)  # type: ignore[arg-type]
         assert published.read(store.path, config) is None
-    older = published.Published(0, published.config_fingerprint(config), store.newest_poll_id(), None)  # type: ignore[arg-type]
+    older = published.Published(0, published.config_bytes(config), store.newest_poll_id(), None)  # type: ignore[arg-type]
     import zlib
 
     store.set_meta(published.META_KEY, zlib.compress(msgspec.msgpack.encode(older)))  # type: ignore[arg-type]
