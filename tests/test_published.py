@@ -113,6 +113,11 @@ def test_another_config_a_damaged_value_or_no_database_means_the_reader_computes
     store.set_meta(published.META_KEY, zlib.compress(msgspec.msgpack.encode(older)))  # type: ignore[arg-type]
     assert published.read(store.path, config) is None
 
+    rows_of_another_shape = published.DashboardData(0.0, "USD", [{"symbol": "X"}], {}, [], [], [], [], [], [])
+    published.publish(store, rows_of_another_shape, store.newest_poll_id(), config)
+    assert published.read(store.path, config) is not None
+    assert published_views(config, "read-only", store.path) is None  # said in the log; never a crash at start
+
     missing = tmp_path / "none.db"
     assert published.read(missing, config) is None
     assert not missing.exists()  # a reader never creates a database

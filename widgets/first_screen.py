@@ -17,6 +17,7 @@ polars, and no child is needed at all.
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import time
@@ -90,7 +91,11 @@ def published_views(config: Config, mode: str, db_path: Path) -> ScreenViews | N
         return None
     from widgets.viewmodels import screen_views
 
-    return screen_views(data, config, time.time(), mode, {}, str(db_path))
+    try:
+        return screen_views(data, config, time.time(), mode, {}, str(db_path))
+    except (KeyError, TypeError, ValueError) as exc:  # rows of another shape (a FORMAT not bumped): compute as usual
+        logging.getLogger("tokentape.app").warning("published dashboard in %s not used: %r", db_path, exc)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
