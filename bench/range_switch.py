@@ -1,5 +1,8 @@
-"""A range switch on the company screen: 3 years of daily bars, 30 days of intraday quotes at the configured
-interval and 3 years of token days (51 rows a day) for the 13 symbols of the default watchlist.
+"""A range switch on the company screen: 3 years of daily bars, 30 days of intraday quotes and 3 years of token
+days (51 rows a day) for the 13 symbols of the default watchlist. The quotes are what the collector stores with the
+default config: a row for each `quotes_open_seconds` poll (30 s) of each continuous session and the session's
+`intraday_interval` bars (2m), plus the closing auction's print, in each market's trading stretches (bench/history.py's
+`stretches`: HKEX's lunch break included), ~800 rows a symbol a trading day: 5D draws ~4,000 points.
 
 Measures, for every range key of the MiniMax screen: (1) the worker's part, feed.company_history + the view
 (SQLite range reads and polars), (2) drawing the price and token share charts at 160x48 pane sizes, and
@@ -18,10 +21,11 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from common import line
+from history import stretches
 
 from monitor.config import parse_config
 from monitor.feed import DataFeed
@@ -39,13 +43,21 @@ def build(db: Path, config) -> None:  # type: ignore[no-untyped-def]
     store = Store.open(db)
     store.sync_instruments(config.companies)
     rng = random.Random(11)
-    step = {"1m": 60, "2m": 120, "5m": 300}[config.jobs.intraday_interval]
+    step = config.jobs.quotes_open_seconds
+    bar = {"1m": 60, "2m": 120, "5m": 300}[config.jobs.intraday_interval]
     start = END - timedelta(days=365 * YEARS)
     bars, quotes = [], []
+    trading: dict[tuple[str, date], list[tuple[int, int, bool]]] = {}
     for company in config.companies:
         price, day = 100.0, start
+        market = config.markets[company.market]
         while day <= END:
             if day.weekday() < 5:
+                if (END - day).days < INTRADAY_DAYS:
+                    key = (company.market, day)
+                    if key not in trading:
+                        trading[key] = stretches(market, day)
+                    quotes += session_quotes(company.symbol, price, trading[key], step, bar, rng)
                 close = price * (1 + rng.gauss(0, 0.02))
                 bars.append(
                     {
@@ -59,19 +71,6 @@ def build(db: Path, config) -> None:  # type: ignore[no-untyped-def]
                         "source": "bench",
                     }
                 )
-                if (END - day).days < INTRADAY_DAYS:
-                    open_ts = int(datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC).timestamp())
-                    for k in range(int(5.5 * 3600 / step)):
-                        quotes.append(
-                            {
-                                "symbol": company.symbol,
-                                "ts": open_ts + k * step,
-                                "price": price + k * 0.01,
-                                "prev_close": price,
-                                "volume": float(k),
-                                "source": "bench",
-                            }
-                        )
                 price = close
             day += timedelta(days=1)
     authors = sorted({a for c in config.companies for a in c.openrouter_authors} | {"deepseek", "google", "openai"})
@@ -101,6 +100,43 @@ def build(db: Path, config) -> None:  # type: ignore[no-untyped-def]
         store.upsert("token_daily", tokens, conn)
     print(f"built: {len(bars)} daily bars, {len(quotes)} intraday quotes, {len(tokens)} token rows", flush=True)
     store.close()
+
+
+def session_quotes(
+    symbol: str, prev: float, found: list[tuple[int, int, bool]], step: int, bar: int, rng: random.Random
+) -> list[dict[str, object]]:
+    """One trading day's quote rows as the collector stores them (bench/history.py's recipe): each poll at t stores
+    the last trade's time just before t, and the bar that just closed; after the continuous sessions, the closing
+    auction's print. A random walk of ~2 % a day from `prev`."""
+    rows: list[dict[str, object]] = []
+    p = prev
+    sigma = 0.02 / (6.5 * 3600 / step) ** 0.5
+    continuous_seen = False
+
+    def row(ts: int, price: float, volume: float | None) -> None:
+        rows.append(
+            {
+                "symbol": symbol,
+                "ts": ts,
+                "price": round(price, 3),
+                "prev_close": prev,
+                "volume": volume,
+                "source": "bench",
+            }
+        )
+
+    for a, b, continuous in found:
+        if continuous:
+            continuous_seen = True
+            for t in range(a + step, b + 1, step):
+                p *= 1 + rng.gauss(0, sigma)
+                row(t - 1 - int(rng.random() * 9), p, None)
+                if (t - a) % bar == 0:
+                    row(t - bar, p, float(int(rng.uniform(1e3, 1e5))))
+        elif continuous_seen:
+            p *= 1 + rng.gauss(0, sigma)
+            row(b - 60 - int(rng.random() * 60), p, None)
+    return rows
 
 
 def headless(store: Store, config, runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:  # type: ignore[no-untyped-def]

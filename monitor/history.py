@@ -4,7 +4,9 @@
 The date axis. A daily range ends on the newest day the screen knows about for the company: its last daily
 bar or the last stored token day, whichever is later, so price and token share share one axis; it starts a
 month, six months, a year before that end, on 1 January of its year (YTD), or on the listing day (since IPO).
-1D and 5D are intraday: the last one or five trading dates of stored quotes.
+1D and 5D are intraday: the last one or five trading dates of stored quotes. Their axis is the quote index
+(nights, weekends and the lunch break take no room); a gap between two quotes is a new trading date or more
+than GAP_SECONDS with none stored, and a chart keeps both of its ends (widgets/charts.py, envelope).
 
 Token share on that axis. HK trading day D pairs with UTC token day D (monitor/analytics.py explains why).
 A maker's share on a stored token day is the sum of its models' shares (each is its tokens over the day's
@@ -41,6 +43,7 @@ CLI_RANGES = {"1m": "1M", "6m": "6M", "ytd": "YTD", "1y": "1Y", "ipo": "IPO", "m
 CLI_MODEL_RANGES = {"1m": "30D", "6m": "180D", "ytd": "YTD", "1y": "365D", "max": "ALL"}
 DATE_SUFFIX = re.compile(r"-(19|20)\d{6}(?=$|:)")
 INTRADAY_LOOKBACK = timedelta(days=12)  # five trading dates fit in 12 calendar days, even around Lunar New Year
+GAP_SECONDS = 15 * 60  # intraday: a new trading date, or longer than this with no stored quote, is a gap
 
 
 class HistoryError(Exception):
@@ -106,7 +109,7 @@ class CompanyHistory:
     start: date
     end: date
     bars: pl.DataFrame  # date (Date), open, high, low, close, volume, source: the daily bars on the axis
-    intraday: pl.DataFrame  # ts, price, volume, day (String): 1D/5D only
+    intraday: pl.DataFrame  # ts, price, volume, day and time (local YYYY-MM-DD, HH:MM): 1D/5D only
     share: pl.DataFrame  # date (Date), share (null: not in the top 50), tokens: stored token days on the axis
     weekly: pl.DataFrame  # week (Date), share (null: not in the week's top 9): weeks before the daily days
     launches: tuple[Launch, ...]
@@ -214,26 +217,42 @@ def launches(store: Store, authors: Sequence[str], start: date, end: date) -> tu
     return tuple(sorted(found, key=lambda launch: (launch.day, launch.model)))
 
 
+def _quotes(store: Store, symbol: str, since: int, until: int) -> pl.DataFrame:
+    """The symbol's priced quotes with since <= ts <= until (ts, price, volume): a range on the (symbol, ts) key."""
+    where = "symbol = ? AND ts BETWEEN ? AND ? AND price IS NOT NULL"
+    return store.frame("quotes", where, (symbol, since, until), columns=["ts", "price", "volume"], order="ts")
+
+
 def _intraday(store: Store, company: Company, sessions: int) -> pl.DataFrame:
-    empty = pl.DataFrame(schema={"ts": pl.Int64, "price": pl.Float64, "volume": pl.Float64, "day": pl.String})
+    """The quotes of the last `sessions` trading dates (in the market's time zone) up to the newest quote, within
+    INTRADAY_LOOKBACK of it. Read from the start of the date `sessions - 1` days before the newest one, which holds
+    them all when no weekend or holiday falls between; only when it holds fewer are the days before it read too."""
     last = store.last_quote_ts(company.symbol)
     if last is None:
-        return empty
-    since = last - int(INTRADAY_LOOKBACK.total_seconds())
-    quotes = store.quotes_between(company.symbol, since, last).filter(pl.col("price").is_not_null())
+        return _no_quotes()
+    zone = MARKET_ZONES.get(company.market, MARKET_ZONES["HK"])
+    oldest = last - int(INTRADAY_LOOKBACK.total_seconds())
+    first_day = datetime.fromtimestamp(last, zone).date() - timedelta(days=sessions - 1)
+    since = max(oldest, int(datetime.combine(first_day, datetime.min.time(), zone).timestamp()))
+    quotes = _with_day(_quotes(store, company.symbol, since, last), zone.key)
+    if quotes["day"].n_unique() < sessions and since > oldest:
+        quotes = pl.concat([_with_day(_quotes(store, company.symbol, oldest, since - 1), zone.key), quotes])
     if quotes.is_empty():
-        return empty
-    zone = MARKET_ZONES.get(company.market, MARKET_ZONES["HK"]).key
-    quotes = quotes.with_columns(
-        pl.from_epoch("ts", time_unit="s")
-        .dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(zone)
-        .dt.date()
-        .cast(pl.String)
-        .alias("day")
-    )
+        return _no_quotes()
     days = quotes["day"].unique().sort().to_list()[-sessions:]
-    return quotes.filter(pl.col("day").is_in(days)).select("ts", "price", "volume", "day")
+    return quotes.filter(pl.col("day") >= days[0])
+
+
+def _no_quotes() -> pl.DataFrame:
+    schema = {"ts": pl.Int64, "price": pl.Float64, "volume": pl.Float64, "day": pl.String, "time": pl.String}
+    return pl.DataFrame(schema=schema)
+
+
+def _with_day(quotes: pl.DataFrame, zone: str) -> pl.DataFrame:
+    """`quotes` with `day` and `time`, each one's trading date and time in the market's time zone `zone`
+    (YYYY-MM-DD, HH:MM)."""
+    local = pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+    return quotes.with_columns(local.dt.date().cast(pl.String).alias("day"), local.dt.strftime("%H:%M").alias("time"))
 
 
 def company_history(store: Store, config: Config, symbol: str, rng: str) -> CompanyHistory:
@@ -249,7 +268,7 @@ def company_history(store: Store, config: Config, symbol: str, rng: str) -> Comp
     first_bar = _to_date(store.first_bar_date(symbol))
     end = max((d for d in (last_bar, last_token) if d is not None), default=datetime.now(UTC).date())
     notes: list[str] = []
-    intraday = pl.DataFrame(schema={"ts": pl.Int64, "price": pl.Float64, "volume": pl.Float64, "day": pl.String})
+    intraday = _no_quotes()
     if rng in INTRADAY:
         intraday = _intraday(store, company, INTRADAY[rng])
         if intraday.is_empty():

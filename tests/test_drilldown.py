@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -215,3 +216,55 @@ async def test_demo_opens_both_core_companies_since_listing_and_says_what_it_lac
                 await settle(pilot, lambda: not isinstance(app.screen, CompanyScreen))
     finally:
         store.close()
+
+
+async def test_5d_of_30_second_quotes_is_drawn_from_four_points_a_column_and_looks_like_every_quote(
+    history_store, monkeypatch
+):
+    """Five days of 30-second quotes (~3,300) on the 5D chart: plotext gets at most four points a braille column,
+    the runs break at each lunch break and night, and the chart on screen is the one every stored quote draws."""
+    from rich.text import Text
+
+    from widgets import charts
+
+    config, store = history_store
+    rows = []
+    for n, qday in enumerate(QUOTE_DAYS[-5:]):
+        for start, end in (("01:30", "04:00"), ("05:00", "08:00")):  # 09:30-12:00 and 13:00-16:00 HKT
+            first = int(datetime.fromisoformat(f"{qday}T{start}:00+00:00").timestamp())
+            last = int(datetime.fromisoformat(f"{qday}T{end}:00+00:00").timestamp())
+            for k, ts in enumerate(range(first, last + 1, 30)):
+                price = 330.0 + n + 3 * math.sin(k / 17) + (k % 7) * 0.1 + (9.0 if (n, k) == (2, 77) else 0.0)
+                rows.append(
+                    {"symbol": "0100.HK", "ts": ts, "price": price, "prev_close": 329.0, "volume": None, "source": "t"}
+                )
+    with store.transaction() as conn:
+        store.upsert("quotes", rows, conn)
+    plotted: list[list[float]] = []
+    plot = charts.Plot.plot
+
+    def recording(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        plotted.append(list(args[1]))
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(charts.Plot, "plot", recording)
+    async with running(config, store) as (app, pilot):
+        screen = await open_company(app, pilot)
+        pane = screen.query_one("#price", ChartPane)
+        plotted.clear()
+        await pilot.press("2")
+        await settle(pilot, lambda: screen.view.range == "5D" and "09-30 09:30" in pane.render().plain)
+        price = screen.view.price
+        assert len(price.xs) == len(rows) > 3000
+        hkt = [datetime.fromtimestamp(row["ts"], UTC) + timedelta(hours=8) for row in rows]
+        assert [(f"{hkt[i - 1]:%H:%M}", f"{hkt[i]:%H:%M}") for i in price.breaks] == [
+            ("12:00", "13:00"),
+            ("16:00", "09:30"),
+        ] * 4 + [("12:00", "13:00")]
+        width, height = pane.size
+        lines = [ys for ys in plotted if len(ys) > 2]  # the price line (not the IPO line: no IPO line intraday)
+        assert lines and max(map(len, lines)) <= 4 * (2 * charts.plot_columns(width) + len(price.breaks))
+        assert max(map(max, lines)) == max(price.close)  # the one-quote spike is drawn
+        monkeypatch.setattr(charts, "envelope", lambda xs, ys, *_: (list(xs), list(ys)))
+        every_quote = Text.from_ansi(charts.price_chart(price, screen.view.axis, (), width, height, False))
+        assert pane.render().plain == every_quote.plain and pane.render().spans == every_quote.spans

@@ -136,7 +136,7 @@ async def test_the_status_line_grows_and_shrinks_with_its_lines(tmp_path):
 
 
 async def test_on_a_narrow_terminal_cards_below_the_fold_show_the_new_prices_when_scrolled_to(tmp_path):
-    app = demo(tmp_path, extra=6)
+    app = demo(tmp_path, extra=9)
     async with running(app, size=(80, 24)) as pilot:
         screen = app.dashboard_screen
         await pilot.pause()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,7 +22,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from monitor.history import RANGE_LABELS, RANGES
-from monitor.markets import MARKET_ZONES
 from monitor.text import fmt_big, fmt_pct, fmt_pp, fmt_price, fmt_share, safe_text, truncate
 from widgets.charts import Axis, ChartPane, Marker, PriceSeries, ShareSeries, price_chart, share_chart, volume_chart
 from widgets.footer import NARROW, KeyFooter
@@ -81,26 +80,30 @@ def marker_label(slug: str) -> str:
 
 def company_view(history: CompanyHistory, dashboard: Dashboard | None) -> CompanyView:
     """CompanyHistory (+ the dashboard's latest numbers for stats and models) -> the view. Runs in a worker."""
-    from monitor.history import INTRADAY, segments
+    from monitor.history import GAP_SECONDS, INTRADAY, segments
 
     intraday = history.range in INTRADAY and not history.intraday.is_empty()
     day_x: dict[date, float] = {}
     if intraday:
-        zone = MARKET_ZONES.get(history.market, MARKET_ZONES["HK"])
         stamps = history.intraday["ts"].to_list()
         days = history.intraday["day"].to_list()
-        multi_day = len(set(days)) > 1
-        labels = tuple(
-            datetime.fromtimestamp(ts, zone).strftime("%m-%d %H:%M" if multi_day else "%H:%M") for ts in stamps
+        times = history.intraday["time"].to_list()
+        multi_day = days[0] != days[-1]
+        labels = (
+            tuple(f"{day[5:]} {time}" for day, time in zip(days, times, strict=True)) if multi_day else tuple(times)
         )
         for i, day in enumerate(days):
             day_x.setdefault(date.fromisoformat(day), float(i))
+        breaks = tuple(
+            i for i in range(1, len(stamps)) if days[i] != days[i - 1] or stamps[i] - stamps[i - 1] > GAP_SECONDS
+        )
         axis = Axis(0.0, float(max(1, len(stamps) - 1)), intraday=True, labels=labels)
         volumes = tuple(history.intraday["volume"].to_list())
         price: PriceSeries | None = PriceSeries(
             xs=tuple(float(i) for i in range(len(stamps))),
             close=tuple(history.intraday["price"].to_list()),
             volume=volumes if any(v is not None for v in volumes) else (),
+            breaks=breaks,
         )
         has_ohlc, has_volume = False, any(v is not None for v in volumes)
     else:
