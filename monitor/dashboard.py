@@ -29,7 +29,7 @@ INTRADAY_FULL_READ_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
-class Dashboard:
+class Dashboard(published.DemoClock):
     generated_at: float
     display_currency: str
     companies: pl.DataFrame
@@ -46,14 +46,6 @@ class Dashboard:
     demo_note: str | None = None
     # The demo shows only companies the bundled data has prices for; the names of the others.
     left_out: tuple[str, ...] = ()
-
-    @property
-    def is_demo(self) -> bool:
-        return self.demo_as_of is not None
-
-    def reference_now(self, now: float) -> float:
-        """Ages are measured from now, or in the demo from the moment the demo data describes."""
-        return self.demo_as_of if self.demo_as_of is not None else now
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,22 @@ FORMAT = 1  # bump with any change to DashboardData or to what the loader comput
 Rows = list[dict[str, Any]]
 
 
-class DashboardData(msgspec.Struct, frozen=True):
+class DemoClock:
+    """The one clock rule of a Dashboard and of its rows: in the demo, ages are measured from the moment the
+    demo data describes, not from now."""
+
+    __slots__ = ()
+    demo_as_of: float | None
+
+    @property
+    def is_demo(self) -> bool:
+        return self.demo_as_of is not None
+
+    def reference_now(self, now: float) -> float:
+        return self.demo_as_of if self.demo_as_of is not None else now
+
+
+class DashboardData(msgspec.Struct, DemoClock, frozen=True):
     """What the dashboard's views are built from, as plain rows: a Dashboard without polars. Dates are ISO
     strings, so the rows are the same whether built in this process or decoded from the database."""
 
@@ -63,14 +78,6 @@ class DashboardData(msgspec.Struct, frozen=True):
     polls: Rows
     demo_as_of: float | None = None
     left_out: tuple[str, ...] = ()
-
-    @property
-    def is_demo(self) -> bool:
-        return self.demo_as_of is not None
-
-    def reference_now(self, now: float) -> float:
-        """Ages are measured from now, or in the demo from the moment the demo data describes."""
-        return self.demo_as_of if self.demo_as_of is not None else now
 
     @classmethod
     def from_dashboard(cls, dash: Dashboard, token_days: int | None = None) -> DashboardData:
