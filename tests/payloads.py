@@ -114,6 +114,15 @@ def day_view() -> bytes:
     return shared_fixture(DAY_VIEW).read_bytes()
 
 
+def catalogue_with_price(slug: str, prompt: str, completion: str) -> str:
+    """The catalogue body with one model's list prices (USD per token, as strings) changed."""
+    body = models_catalogue()
+    for item in body["data"]:
+        if item["canonical_slug"] == slug:
+            item["pricing"] |= {"prompt": prompt, "completion": completion}
+    return json.dumps(body)
+
+
 def models_catalogue() -> dict:
     """No real /api/v1/models body was recorded; this follows the documented Model fields exactly."""
 

@@ -15,7 +15,7 @@ from monitor.jobs import Collector
 from monitor.sources import openrouter
 from storage import SCHEMA_VERSION, Store
 from tests.conftest import ROOT
-from tests.payloads import models_catalogue
+from tests.payloads import catalogue_with_price, models_catalogue
 
 SLUG = "minimax/minimax-m3-20260531"
 DAY1, DAY2, DAY3 = "2026-10-01", "2026-10-02", "2026-10-03"
@@ -27,11 +27,7 @@ def _noon(day: str) -> float:
 
 
 def _catalogue(prompt: str, completion: str) -> str:
-    body = models_catalogue()
-    for item in body["data"]:
-        if item["canonical_slug"] == SLUG:
-            item["pricing"] |= {"prompt": prompt, "completion": completion}
-    return json.dumps(body)
+    return catalogue_with_price(SLUG, prompt, completion)
 
 
 def _history(store: Store, slug: str = SLUG) -> list[tuple[str, float, float, str]]:

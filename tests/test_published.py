@@ -41,6 +41,16 @@ def assert_same_screen(first, own):
         assert render_chart(first.chart, width).plain == render_chart(own.chart, width).plain
 
 
+def history_store(path, config, days: int, quote: float | None = 297.4) -> Store:
+    """A database with the config's companies, `days` token days and, unless None, one MiniMax quote poll."""
+    store = Store.open(path)
+    store.sync_instruments(config.companies)
+    token_history(store, days)
+    if quote is not None:
+        quote_poll(store, "0100.HK", quote, NOW - 600)
+    return store
+
+
 def quote_poll(store: Store, symbol: str, price: float, at: float) -> None:
     """One quote and its poll in one transaction, as the collector commits a job's run."""
     with store.transaction() as tx:
@@ -54,11 +64,8 @@ def quote_poll(store: Store, symbol: str, price: float, at: float) -> None:
 
 def test_the_published_rows_give_a_reader_the_screen_its_own_computation_shows(tmp_path):
     config = load_config()
-    for store in (open_demo_store(config), Store.open(tmp_path / "t.db")):  # real bundled data; 120 synthetic days
-        if store.path.name == "t.db":
-            store.sync_instruments(config.companies)
-            token_history(store, 120)  # with a share spike older than the first screen's window
-            quote_poll(store, "0100.HK", 297.4, NOW - 600)
+    # Real bundled data; 120 synthetic days with a share spike older than the first screen's window.
+    for store in (open_demo_store(config), history_store(tmp_path / "t.db", config, 120)):
         published.Publisher(store, config).update()
         data = published.read(store.path, config)
         assert data is not None
@@ -68,10 +75,7 @@ def test_the_published_rows_give_a_reader_the_screen_its_own_computation_shows(t
 
 def test_a_poll_after_the_publication_makes_it_not_current_until_the_writer_publishes_again(tmp_path):
     config = load_config()
-    store = Store.open(tmp_path / "t.db")
-    store.sync_instruments(config.companies)
-    token_history(store, 40)
-    quote_poll(store, "0100.HK", 297.4, NOW - 600)
+    store = history_store(tmp_path / "t.db", config, 40)
     publisher = published.Publisher(store, config)
     assert publisher.update()
     assert published.read(store.path, config) is not None
@@ -91,9 +95,7 @@ def test_a_poll_after_the_publication_makes_it_not_current_until_the_writer_publ
 
 def test_another_config_a_damaged_value_or_no_database_means_the_reader_computes_its_own(tmp_path):
     config = load_config()
-    store = Store.open(tmp_path / "t.db")
-    store.sync_instruments(config.companies)
-    token_history(store, 10)
+    store = history_store(tmp_path / "t.db", config, 10, quote=None)
     published.Publisher(store, config).update()
     assert published.read(store.path, config) is not None
 
@@ -129,9 +131,7 @@ def test_the_published_rows_are_not_part_of_what_the_dashboard_reads_as_meta(tmp
     """The loader keeps the meta table as strings (attribution, snapshot date): the published value is its
     own output, and a ~170 KB blob read back on every token poll."""
     config = load_config()
-    store = Store.open(tmp_path / "t.db")
-    store.sync_instruments(config.companies)
-    token_history(store, 10)
+    store = history_store(tmp_path / "t.db", config, 10, quote=None)
     published.Publisher(store, config).update()
     loader = DashboardLoader(store, config)
     loader.load()
@@ -142,10 +142,7 @@ def test_the_published_rows_are_not_part_of_what_the_dashboard_reads_as_meta(tmp
 async def test_a_reader_opens_on_the_published_screen_before_its_own_data_path_without_a_second_process(tmp_path):
     config = load_config()
     db = tmp_path / "t.db"
-    store = Store.open(db)
-    store.sync_instruments(config.companies)
-    token_history(store, 40)
-    quote_poll(store, "0100.HK", 297.4, NOW - 600)
+    store = history_store(db, config, 40)
     published.Publisher(store, config).update()
     views = published_views(config, "read-only", db)
     assert views is not None and "read-only" in views.status.note and "cached" not in views.status.note
@@ -206,9 +203,7 @@ def test_the_dashboard_command_opens_on_a_current_publication_and_stops_the_chil
 
     config = load_config()
     db = tmp_path / "t.db"
-    store = Store.open(db)
-    store.sync_instruments(config.companies)
-    token_history(store, 10)
+    store = history_store(db, config, 10, quote=None)
     published.Publisher(store, config).update()
     started: list[FirstScreen] = []
     real_init = FirstScreen.__init__

@@ -17,7 +17,7 @@ from monitor.jobs import Collector
 from monitor.sources import openrouter
 from storage import Store
 from tests.conftest import ROOT, shared_fixture
-from tests.payloads import models_catalogue
+from tests.payloads import catalogue_with_price, models_catalogue
 
 SLUG = "minimax/minimax-m3-20260531"
 DAY1, DAY2 = "2026-10-01", "2026-10-02"
@@ -55,11 +55,7 @@ def _usage(day: str, slug: str, prompt: int, completion: int, usd: float | None 
 
 
 def _catalogue(prompt: str, completion: str) -> str:
-    body = models_catalogue()
-    for item in body["data"]:
-        if item["canonical_slug"] == SLUG:
-            item["pricing"] |= {"prompt": prompt, "completion": completion}
-    return json.dumps(body)
+    return catalogue_with_price(SLUG, prompt, completion)
 
 
 async def test_each_days_spend_uses_that_days_catalogue_price(upstream, loopback_config, tmp_path):
