@@ -163,18 +163,23 @@ App._display = _display_as_a_terminal  # type: ignore[method-assign]
 
 
 class GcClock:
-    """Time in the cyclic garbage collector (any generation), and the worst single pause."""
+    """Time in the cyclic garbage collector (any generation), and each collection: (generation, ms, whether it
+    ran inside a measured refresh)."""
 
     def __init__(self) -> None:
         self.total = 0.0
         self._start = 0.0
+        self.measuring = False
+        self.pauses: list[tuple[int, float, bool]] = []
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._start = time.perf_counter()
         else:
-            self.total += time.perf_counter() - self._start
+            took = time.perf_counter() - self._start
+            self.total += took
+            self.pauses.append((info["generation"], took * 1000, self.measuring))
 
 
 class LoopClock:
@@ -203,9 +208,11 @@ class Run:
     busy: list[float] = dataclasses.field(default_factory=list)
     cpu: list[float] = dataclasses.field(default_factory=list)  # the loop thread's CPU time in the same window
     gc: list[float] = dataclasses.field(default_factory=list)  # of the busy time, in the garbage collector
+    # Collections between refreshes (the app's own, at idle): (generation, ms) each.
+    idle_gc: list[tuple[int, float]] = dataclasses.field(default_factory=list)
 
 
-async def measure(symbols: int, refreshes: int, folder: Path) -> Run:
+async def measure(symbols: int, refreshes: int, folder: Path, gap: float) -> Run:
     config = config_for(symbols, folder)
     store = open_demo_store(config)
     fill(store, config)
@@ -220,7 +227,9 @@ async def measure(symbols: int, refreshes: int, folder: Path) -> Run:
         await pilot.pause(0.5)
         dashboard, base = app.dashboard, app.dashboard_screen.views
         assert dashboard is not None and base is not None
+        start = len(collector.pauses)
         run = Run(cards=len(base.cards))
+        await asyncio.sleep(gap)  # what the first dashboard left collected, as between any two refreshes
         for n in range(1, refreshes + 1):
             after = moved(dashboard, n)
             message = DashboardReady(after, app._views_for(after))  # the worker thread's part, untimed
@@ -229,24 +238,29 @@ async def measure(symbols: int, refreshes: int, folder: Path) -> Run:
             painting.clear()
             idle0, gc0 = clock.idle, collector.total
             cpu0 = time.thread_time()
+            collector.measuring = True
             t0 = time.perf_counter()
             app._on_dashboard_ready(message)
             t1 = time.perf_counter()
             await settled(clock)  # the app on its own: idle handlers, the screen's update timer, repaint
             t2 = time.perf_counter()
+            collector.measuring = False
             run.cpu.append((time.thread_time() - cpu0) * 1000)
             run.gc.append((collector.total - gc0) * 1000)
             run.handler.append((t1 - t0) * 1000)
             run.paint.append(sum(painting) * 1000)
             run.busy.append(((t2 - t0) - (clock.idle - idle0)) * 1000)
+            await asyncio.sleep(gap)  # until the next poll: the app's idle work (its paced collections) runs here
     store.close()
+    run.idle_gc = [(generation, ms) for generation, ms, measured in collector.pauses[start:] if not measured]
     return run
 
 
-async def settled(clock: LoopClock, step: float = 0.02) -> None:
+async def settled(clock: LoopClock, step: float = 0.05) -> None:
     """Sleep in steps until one passes with (next to) no work on the loop, and at least 0.1 s (Textual
     repaints on a timer). Pilot.pause is not used inside a measurement: it sends a message to every widget
-    and waits for each, work of its own (a few ms at 200 cards) that a real refresh never does."""
+    and waits for each, work of its own (a few ms at 200 cards) that a real refresh never does. Each step's
+    wake-up is loop time of this coroutine's own (~0.05 ms, counted in the window): few, long steps."""
     start = time.perf_counter()
     while True:
         idle0, t0 = clock.idle, time.perf_counter()
@@ -260,19 +274,19 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-def one(count: int, refreshes: int) -> None:
+def one(count: int, refreshes: int, gap: float) -> None:
     """One symbol count, measured in this process; prints the run as JSON for `main`."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="tokentape-ui-") as folder:
-        run = asyncio.run(measure(count, refreshes, Path(folder)))
+        run = asyncio.run(measure(count, refreshes, Path(folder), gap))
     print(json.dumps(dataclasses.asdict(run)))
 
 
-def main(counts: list[int], refreshes: int) -> int:
+def main(counts: list[int], refreshes: int, gap: float) -> int:
     """Each symbol count in a fresh process, as the app always runs: one app per process (what start-up
     leaves behind, and the GC's view of it, is that app's alone)."""
-    print(f"ms of UI-loop time per refresh, median / p95 / max, {refreshes} refreshes:")
+    print(f"ms of UI-loop time per refresh, median / p95 / max, {refreshes} refreshes {gap:g} s apart:")
     print(
         f"{'symbols':<8} {'cards':<6} {'handler':<20} {'layout+repaint':<20} {'loop busy':<20} "
         f"{'loop CPU':<20} of which GC"
@@ -280,7 +294,7 @@ def main(counts: list[int], refreshes: int) -> int:
     results = []
     for count in counts:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(count), "--refreshes", str(refreshes)],
+            [sys.executable, __file__, "--one", str(count), "--refreshes", str(refreshes), "--gap", str(gap)],
             capture_output=True,
             text=True,
             check=True,
@@ -296,6 +310,13 @@ def main(counts: list[int], refreshes: int) -> int:
             f"{count:<8} {run.cards:<6} {cells[0]:<20} {cells[1]:<20} {cells[2]:<20} {cells[3]:<20} {cells[4]}",
             flush=True,
         )
+    print("garbage collections between refreshes (the app's idle ones, and any in the untimed preparation):")
+    for count, run in results:
+        pauses = [ms for _, ms in run.idle_gc]
+        full = [ms for generation, ms in run.idle_gc if generation == 2]
+        longest = f"longest {max(pauses):.1f} ms" if pauses else ""
+        longest_full = f", full ones up to {max(full):.1f} ms" if full else ""
+        print(f"  {count} symbols: {len(pauses)} ({len(full)} full) {longest}{longest_full}")
     for count, run in results:
         if count >= 200:
             worst = max(run.busy)
@@ -307,9 +328,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", default="13,200")
     parser.add_argument("--refreshes", type=int, default=40)
+    parser.add_argument("--gap", type=float, default=0.75, help="seconds between refreshes (default 0.75)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one count, this process
     args = parser.parse_args()
     if args.one is not None:
-        one(args.one, args.refreshes)
+        one(args.one, args.refreshes, args.gap)
         raise SystemExit(0)
-    raise SystemExit(main([int(n) for n in args.symbols.split(",")], args.refreshes))
+    raise SystemExit(main([int(n) for n in args.symbols.split(",")], args.refreshes, args.gap))

@@ -4,7 +4,14 @@ rebuilds nothing; the table keeps its cursor across refreshes."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from rich.segment import Segment
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.screen import Screen
 
 from monitor.demo import open_demo_store
 from monitor.feed import DataFeed
@@ -22,6 +29,42 @@ def screen_text(app: TokentapeApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+def screen_strips(app: TokentapeApp) -> list[list[Segment]]:
+    """Every line of the screen as its segments (text and style)."""
+    return [list(strip) for strip in app.screen._compositor.render_strips()]
+
+
+class Writes(set[int]):
+    """The lines of the screen sent to the terminal; `spans`: each (line, first column, end column) sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[tuple[int, int, int]] = []
+
+
+@contextlib.contextmanager
+def terminal_writes(app: Any) -> Iterator[Writes]:
+    """The lines of the screen that updates sent to the terminal while the block ran (all of them for a
+    whole-screen update)."""
+    written = Writes()
+    display = app._display
+
+    def record(screen: Screen[Any], update: Any) -> None:
+        if isinstance(update, ChopsUpdate):
+            written.update(y for y, _, _ in update.spans)
+            written.spans.extend(update.spans)
+        elif isinstance(update, LayoutUpdate):
+            written.update(range(screen.size.height))
+            written.spans.extend((y, 0, screen.size.width) for y in range(screen.size.height))
+        display(screen, update)
+
+    app._display = record  # type: ignore[method-assign]
+    try:
+        yield written
+    finally:
+        del app._display
+
+
 def card_on_screen(app: TokentapeApp, card: CompanyCard) -> str:
     """What the terminal shows where the card is (its border and body)."""
     region = app.dashboard_screen.find_widget(card).visible_region
@@ -29,14 +72,12 @@ def card_on_screen(app: TokentapeApp, card: CompanyCard) -> str:
     return "\n".join(line.text[region.x : region.right] for line in lines)
 
 
-def every_price_moved(views: ScreenViews) -> ScreenViews:
+def every_price_moved(views: ScreenViews, by: float = 1111) -> ScreenViews:
     """What a quote poll that moved everything brings: new prices and quote times on every card and row."""
     cards = tuple(
-        dataclasses.replace(c, price=(c.price or 0) + 1111, as_of="quote 11:11 HKT · 1m delay") for c in views.cards
+        dataclasses.replace(c, price=(c.price or 0) + by, as_of="quote 11:11 HKT · 1m delay") for c in views.cards
     )
-    rows = tuple(
-        dataclasses.replace(r, price=r.price + 1111 if r.price is not None else None) for r in views.moves.rows
-    )
+    rows = tuple(dataclasses.replace(r, price=r.price + by if r.price is not None else None) for r in views.moves.rows)
     return dataclasses.replace(views, cards=cards, moves=dataclasses.replace(views.moves, rows=rows))
 
 
@@ -73,15 +114,33 @@ def demo(tmp_path, extra: int = 0) -> TokentapeApp:
     return TokentapeApp(config, DataFeed.for_store(store, config, "demo"), clock=lambda: FROZEN)
 
 
+async def drawn(pilot) -> None:
+    """Until the app has drawn all it had to (a pause that sends the terminal nothing): what it does
+    on its own after start-up or a new set of rows (sizes, scrollbars) is not a refresh's doing."""
+    for _ in range(50):
+        with terminal_writes(pilot.app) as written:
+            await pilot.pause()
+        if not written:
+            return
+    raise AssertionError("the app kept drawing")
+
+
+def cards_fitted(screen) -> bool:
+    """The card strip laid out as CardStrip.fit_cards sized it (the first layout comes before that)."""
+    cards = [c for c in screen._cards.values() if c.display]
+    return all(screen.find_widget(c).region.width == c.styles.width.cells for c in cards)
+
+
 async def test_a_refresh_shows_new_prices_in_view_and_on_cards_scrolled_to_later(tmp_path):
     app = demo(tmp_path, extra=6)
     async with running(app, size=(120, 40)) as pilot:
         screen = app.dashboard_screen
+        await settle(pilot, lambda: cards_fitted(screen))
         cards = list(screen._cards.values())
         geometry = {c: screen.find_widget(c) for c in cards if c.display}
         in_view = [c for c, g in geometry.items() if g.visible_region == g.region]
         out_of_sight = [c for c, g in geometry.items() if not g.visible_region]
-        assert in_view and out_of_sight  # at 120 columns 3 whole cards fit; the rest are a scroll away
+        assert in_view and out_of_sight  # at 120 columns a few whole cards fit; the rest are a scroll away
         moves = app.query_one(PeerMoves)
         moves.move_cursor(row=5)
         await pilot.pause()

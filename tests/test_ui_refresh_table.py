@@ -13,6 +13,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tests.conftest import settle
+from tests.test_ui_refresh_app import drawn, terminal_writes
 from widgets.style import DIM
 from widgets.table import CellSpec, RowTable, spec
 
@@ -136,3 +137,46 @@ async def test_a_refresh_updates_rows_in_place_and_keeps_the_cursor():
         table.show(LAYOUT, {}, moved[:4], fmt)
         await pilot.pause()
         assert table.row_count == 4
+
+
+async def test_a_refresh_repaints_only_the_rows_that_changed_in_view():
+    """Over SSH every byte counts: a refresh sends the terminal the lines of the rows that changed and are in
+    view, not the header, the other rows, or rows scrolled out of sight (nothing at all if only those changed);
+    those show what they were given once scrolled to."""
+    app = TableApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(RowTable)
+        first = rows(3, count=60)
+        key, row = first[51]
+        first[51] = (key, Row(row.key, "中文名字", row.price, row.move))  # wide characters: DataTable draws them
+        table.show(LAYOUT, {}, first, fmt)
+        await settle(pilot, lambda: table.row_count == 60)
+        await drawn(pilot)
+
+        def moved(indices: set[int]) -> list[tuple[str, Row]]:
+            return [
+                (key, Row(row.key, row.name, row.price + 1, row.move) if i in indices else row)
+                for i, (key, row) in enumerate(first)
+            ]
+
+        with terminal_writes(app) as written:
+            table.show(LAYOUT, {}, moved({2, 50}), fmt)  # row 50 is out of sight
+            await pilot.pause()
+        assert written == {1 + 2}  # the header is line 0
+        price = sum(width + 2 for _, width in LAYOUT[:2])  # the price column, after name and tag (and padding)
+        assert written.spans == [(3, price, price + LAYOUT[2][1] + 2)]  # its cell only: the rest did not change
+        table.scroll_to(y=45, animate=False, immediate=True)  # row 51 drawn as it is, then out of sight again
+        await drawn(pilot)
+        table.scroll_to(y=0, animate=False, immediate=True)
+        await drawn(pilot)
+        again = moved({2, 50, 51})
+        key, row = again[51]
+        again[51] = (key, Row(row.key, "新名字", row.price, row.move))
+        with terminal_writes(app) as written:
+            table.show(LAYOUT, {}, again, fmt)
+            await pilot.pause()
+        assert written == set()
+        table.scroll_to(y=45, animate=False, immediate=True)
+        await pilot.pause()
+        [line] = [s.text for s in app.screen._compositor.render_strips() if f" {first[51][0]} " in s.text]
+        assert f"{first[51][1].price + 1:,.2f}" in line and "新名字" in line and "中文名字" not in line

@@ -7,7 +7,6 @@ A mixin of TokentapeApp (handlers by naming convention, so Textual finds them th
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 from typing import Any
@@ -27,6 +26,7 @@ class AlertsMixin:
         self._alert_day = ""
         self._alert_events: list[Any] = []
         self._alert_note: str | None = None
+        self._alerts_posted: tuple[str, list[Any], int] | None = None  # what the worker last told the UI loop
 
     def _newest_alert_id(self) -> int:
         from monitor.alerts import newest_event_id
@@ -39,11 +39,16 @@ class AlertsMixin:
 
     @work(thread=True, group="alerts", exclusive=True, exit_on_error=False)
     def _alerts_worker(self) -> None:
+        """Read the day's events after a reload; tell the UI loop only if they are not what it was last told
+        (a reload that brought no alert costs the UI loop nothing: it runs on every refresh)."""
         from monitor.alerts import day_events, newest_event_id
 
         if self.feed.store is not None:
             day, events = day_events(self.feed.store, self.clock())
-            self.post_message(AlertsRead(day, events, newest_event_id(self.feed.store)))
+            read = (day, events, newest_event_id(self.feed.store))
+            if read != self._alerts_posted:
+                self._alerts_posted = read
+                self.post_message(AlertsRead(*read))
 
     def on_alerts_read(self, message: AlertsRead) -> None:
         if not self.is_running or not self.screen_stack:  # a worker's message arriving during shutdown
@@ -70,16 +75,14 @@ class AlertsMixin:
 
     def _show_alert_note(self) -> None:
         """A failed alert delivery joins the status line's note until a delivery succeeds."""
-        from widgets.status import StatusLine
-
-        views = self.dashboard_screen.views
+        screen = self.dashboard_screen
+        views = screen.views
         if views is None:
             return
         status = views.status
         if self._alert_note:
             status = dataclasses.replace(status, note=" · ".join(n for n in (status.note, self._alert_note) if n))
-        with contextlib.suppress(Exception):  # the panels are not mounted yet: the next reload shows it
-            self.dashboard_screen.query_one(StatusLine).view = status
+        screen.show_status(status)  # held by reference: this runs on every refresh
 
     def action_alerts(self) -> None:
         if isinstance(self.screen, AlertsScreen):

@@ -9,15 +9,19 @@ tables update changed rows in place (widgets/table.py), titles repaint without a
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from textual._compositor import ChopsUpdate, Compositor
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from monitor.config import Config
@@ -30,7 +34,7 @@ from widgets.leaderboard import Leaderboard
 from widgets.peer_moves import PeerMoves
 from widgets.share_chart import ShareChart
 from widgets.status import HeaderView, MarketHeader, StatusLine
-from widgets.views import ScreenViews
+from widgets.views import ScreenViews, StatusView
 
 
 def _update(widget: Static, text: str) -> None:
@@ -42,16 +46,67 @@ def _update(widget: Static, text: str) -> None:
 
 _frozen = False
 
+# Garbage collection, paced by the dashboard (see `freeze_startup_objects` and DashboardScreen._collect_garbage).
+GC_YOUNG = 20_000  # allocations between automatic young collections (CPython: 700); a 200-company refresh makes ~4 k
+GC_QUIET = 0.5  # s without a refresh before the screen collects what the last one left
+GC_FULL_EVERY = 10  # idle young collections between idle full ones
+GC_FULL_AUTO = 100  # young collections between automatic full ones when the loop is never idle (CPython: 10)
+
 
 def freeze_startup_objects() -> None:
     """Move every object alive after start-up (Textual, polars, the first dashboard: ~140 k of them) out of
     the cyclic GC's reach (gc.freeze). A full collection would otherwise walk them all, 60-90 ms on the UI
     loop every few dozen refreshes; after this it walks only what was made since. Once per process (tests
-    run many apps); cycles already garbage at this moment are never collected, a bounded one-off."""
+    run many apps); cycles already garbage at this moment are never collected, a bounded one-off.
+
+    Then the collector is paced so that it never runs inside a refresh: a full collection still walks what was
+    made since (~50 k objects at 200 companies, most of them the Strips on screen: 8-17 ms), and CPython's
+    own schedule (a young collection every 700 allocations, a full one every ~100) put several young ones
+    and now and then a full one in the middle of a refresh. Here a young collection runs automatically only
+    every GC_YOUNG allocations (more than a refresh makes), and the dashboard collects at idle: GC_QUIET
+    after a refresh, the young generations, and every GC_FULL_EVERY times everything
+    (DashboardScreen._collect_garbage). If the loop is never idle, CPython still collects on its own, with a
+    full collection after GC_FULL_AUTO young ones (10x its default), so garbage stays bounded either way."""
     global _frozen
     if not _frozen:
         _frozen = True
         gc.freeze()
+        gc.set_threshold(GC_YOUNG, 10, GC_FULL_AUTO)
+
+
+class _LinesCompositor(Compositor):
+    """Textual's compositor, which on a partial repaint asks only the widgets on the lines being repainted to
+    draw. Textual's asks every widget in the rectangle around all the lines that changed: a refresh that
+    moves the header clock (line 0) and the status line (the last) asked all ~40 widgets on the screen, the
+    leaderboard, the chart, the footer's keys and every container among them, and kept the lines it repaints
+    (~0.5 ms of 200-company refresh). A widget on none of those lines puts nothing on them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._repainting: set[int] | None = None  # the lines of the partial repaint under way
+
+    def render_partial_update(self) -> ChopsUpdate | None:
+        self.cuts  # noqa: B018 (where every widget starts and ends: made, and kept, before the filter applies)
+        lines: set[int] = set()
+        for region in self._dirty_regions:
+            lines.update(region.line_range)
+        self._repainting = lines
+        try:
+            return super().render_partial_update()
+        finally:
+            self._repainting = None
+
+    @property
+    def visible_widgets(self) -> dict[Widget, tuple[Region, Region]]:
+        widgets = Compositor.visible_widgets.fget(self)  # type: ignore[attr-defined]
+        lines = self._repainting
+        if lines is None:
+            return widgets  # type: ignore[no-any-return]
+        return {
+            widget: (region, clip)
+            for widget, (region, clip) in widgets.items()
+            if not lines.isdisjoint(region.intersection(clip).line_range)
+        }
 
 
 def card_id(symbol: str) -> str:
@@ -67,10 +122,11 @@ class DashboardScreen(Screen[None]):
 
     def __init__(self, config: Config, clock: Callable[[], float]) -> None:
         super().__init__()
+        self._compositor = _LinesCompositor()
         self.config = config
         self.clock = clock
         self._cards: dict[str, CompanyCard] = {}
-        self._shown: frozenset[str] | None = None  # the cards on display: refit the strip when they change
+        self._shown: list[str] | None = None  # the cards on display: refit the strip when they change
         # The panels, kept at compose: the refresh path reaches each by reference, never by a DOM query.
         self._header = MarketHeader(id="header")
         self._strip = CardStrip(id="cards")
@@ -85,6 +141,9 @@ class DashboardScreen(Screen[None]):
         self._footer = KeyFooter()
         self._panels_ready = False  # views set before the panels exist (the cached screen) wait for on_mount
         self._watched_markets = sorted({c.market for c in config.companies})  # for the 1 s clock tick
+        self._gc_timer: asyncio.TimerHandle | None = None  # the idle collection after the last refresh
+        self._titles: dict[Static, tuple[str, int]] = {}  # each pane title's last (title, width)
+        self.collections = 0  # idle collections run (young and full), for tests and the bench
         self.set_reactive(DashboardScreen.currency, config.display_currency)
 
     def compose(self) -> ComposeResult:
@@ -149,16 +208,18 @@ class DashboardScreen(Screen[None]):
         if views is None:
             self.tick_clock()
             return
-        shown = frozenset(card.symbol for card in views.cards)
+        shown = [card.symbol for card in views.cards]
         if shown != self._shown:
             self._shown = shown
+            showing = set(shown)
             for symbol, widget in self._cards.items():
-                widget.display = symbol in shown  # e.g. the demo lists only companies it has prices for
+                widget.display = symbol in showing  # e.g. the demo lists only companies it has prices for
             self._strip.fit_cards()
+        visible = self._compositor.visible_widgets  # as last laid out (what CompanyCard._in_view asks, at once)
         for card in views.cards:
             widget = self._cards.get(card.symbol)
             if widget is not None:
-                widget.view = card  # an equal view does nothing; a card out of sight only notes it
+                widget.take(card, widget in visible)  # an equal view does nothing; a card out of sight notes it
         self._show_board()
         self._chart.view = views.chart
         self._moves.view = views.moves
@@ -172,6 +233,33 @@ class DashboardScreen(Screen[None]):
         self.tick_clock()
         if not _frozen and getattr(self.app, "dashboard", None) is not None:  # the app's own first dashboard:
             self.call_after_refresh(freeze_startup_objects)  # start-up is over once it is on screen
+        elif _frozen:
+            self._pace_garbage_collection()
+
+    def _pace_garbage_collection(self) -> None:
+        """Collect what this refresh left once no refresh has come for GC_QUIET (each refresh puts it off)."""
+        if self._gc_timer is not None:
+            self._gc_timer.cancel()
+        # The event loop's own timer: cancelled and set again on every refresh for ~5 us (a Textual timer is a
+        # task, ~100x that).
+        self._gc_timer = asyncio.get_running_loop().call_later(GC_QUIET, self._collect_garbage)
+
+    def on_unmount(self) -> None:
+        if self._gc_timer is not None:
+            self._gc_timer.cancel()
+
+    def _collect_garbage(self) -> None:
+        """At idle: the young generations (~1 ms), and every GC_FULL_EVERY times a full collection (~10 ms at
+        200 companies), so that neither runs in a refresh (see freeze_startup_objects)."""
+        self._gc_timer = None
+        self.collections += 1
+        gc.collect(2 if gc.get_count()[2] >= GC_FULL_EVERY else 1)
+
+    def show_status(self, status: StatusView) -> None:
+        """Put `status` on the status line (the app's, with a failed alert delivery added to the views' note);
+        before the panels are mounted, nothing: the next refresh shows it."""
+        if self._panels_ready:
+            self._status.view = status
 
     def watch_board_mode(self) -> None:
         if self._panels_ready:
@@ -192,7 +280,7 @@ class DashboardScreen(Screen[None]):
             caption = self.views.boards[self.board_mode].caption
             needle = f" · filter “{board.needle}” (esc clears)" if board.needle else ""
             title = f"Tokens by {self.board_mode} · sort {board.sort_label}{needle} · {caption}"
-            _update(self._board_title, truncate(title, max(20, self._board_title.size.width or self.size.width)))
+            self._show_title(self._board_title, title)
 
     def _show_moves_title(self) -> None:
         if self.views is not None and self._panels_ready:
@@ -201,7 +289,14 @@ class DashboardScreen(Screen[None]):
                 f"Peer moves · sort {moves.sort_label} · market cap in {self.views.moves.display_currency}"
                 " · prices: Yahoo (Tencent fallback), as of the exchange's quote time"
             )
-            _update(self._moves_title, truncate(title, max(20, self._moves_title.size.width or self.size.width)))
+            self._show_title(self._moves_title, title)
+
+    def _show_title(self, widget: Static, title: str) -> None:
+        """A pane's title cut to the pane's width; the same title at the same width again does nothing."""
+        width = max(20, widget.size.width or self.size.width)
+        if self._titles.get(widget) != (title, width):
+            self._titles[widget] = (title, width)
+            _update(widget, truncate(title, width))
 
     def tick_clock(self) -> None:
         views = self.views

@@ -4,7 +4,7 @@ narrows. Renders a MovesView; never fetches."""
 
 from __future__ import annotations
 
-from functools import partial
+import math
 from typing import Any
 
 from textual.reactive import reactive
@@ -85,21 +85,45 @@ def cell(row: MovesRow, column: str, widths: dict[str, int]) -> CellSpec:
     return _move(fmt_pct(getattr(row, SORT_FIELDS[column]), 1))  # 1d, 5d, 1m, YTD, IPO
 
 
+class Cells:
+    """`cell` for one set of column widths, kept by what a cell shows (its column and the value it is made
+    from): a refresh that moves one field of every row formats each other cell's value once, not once a row."""
+
+    def __init__(self, widths: dict[str, int]) -> None:
+        self.widths = widths
+        self._made: dict[tuple[object, ...], CellSpec] = {}
+
+    def __call__(self, row: MovesRow, column: str) -> CellSpec:
+        field = SORT_FIELDS[column]
+        value = getattr(row, field)
+        # -0.0 == 0.0 as a key, but a price of -0.0 shows '-0.00': zeros are told apart by their sign.
+        sign = math.copysign(1.0, value) if value == 0 and isinstance(value, float) else None
+        key = (column, value, sign, field in TEXT_FIELDS and row.symbol.startswith("median"))
+        found = self._made.get(key)
+        if found is None:
+            if len(self._made) >= 4096:
+                self._made.clear()
+            found = self._made[key] = cell(row, column, self.widths)
+        return found
+
+
 class PeerMoves(RowTable):
     """Redraws once per distinct (view, sort, direction, columns); a new view updates the rows that changed
     in place (see widgets/table.py), so the cursor and the scroll position stay where they were."""
 
     DEFAULT_CSS = "PeerMoves { height: auto; max-height: 18; }"
 
-    view: reactive[MovesView | None] = reactive(None, init=False)
-    sort: reactive[str | None] = reactive(None, init=False)  # a MovesRow field; None: the watchlist's order
-    descending: reactive[bool] = reactive(True, init=False)
+    # repaint=False: `show` repaints what changed (the lines of the rows that changed, or the whole table on a
+    # new order or header); a repainting reactive would redraw every line on every new view.
+    view: reactive[MovesView | None] = reactive(None, init=False, repaint=False)
+    sort: reactive[str | None] = reactive(None, init=False, repaint=False)  # a MovesRow field; None: watchlist order
+    descending: reactive[bool] = reactive(True, init=False, repaint=False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.renders = 0
         self._shown: tuple[object, ...] | None = None
-        self._format = partial(cell, widths={})
+        self._format = Cells({})
 
     def watch_view(self) -> None:
         self._redraw()
@@ -146,7 +170,7 @@ class PeerMoves(RowTable):
         self._shown = key
         self.renders += 1
         if layout != self._layout:
-            self._format = partial(cell, widths=dict(layout))
+            self._format = Cells(dict(layout))
         labels = {}
         for label, _ in layout:
             text = f"mcap {view.display_currency}" if label == "mcap" else label

@@ -41,11 +41,12 @@ def spec(text: str, style: str = "", justify: Any = None, *parts: tuple[str, str
 class _Slot:
     """One row of the table: the view row it shows now, and the cell texts formatted from it so far."""
 
-    __slots__ = ("row", "specs")
+    __slots__ = ("cells", "row", "specs")
 
     def __init__(self, row: object) -> None:
         self.row = row
         self.specs: dict[str, CellSpec] = {}
+        self.cells: tuple[LazyCell, ...] = ()  # in the order of the layout's columns
 
 
 class LazyCell:
@@ -85,12 +86,87 @@ class LazyCell:
         return self.text().__rich_measure__(console, options)
 
 
+class _Kept:
+    """A bounded cache that costs one dict lookup on a hit: entries go into `new` until it holds `size`, then
+    `new` becomes `old` and the previous `old` is dropped; an entry found in `old` moves back to `new`. So what
+    is drawn again and again stays, and what has not been asked for in `size` insertions goes."""
+
+    __slots__ = ("new", "old", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.new: dict[Any, Any] = {}
+        self.old: dict[Any, Any] = {}
+
+    def revive(self, key: Any) -> Any:
+        """The entry from `old` (None if none), moved back to `new`."""
+        found = self.old.pop(key, None)
+        if found is not None:
+            self.put(key, found)
+        return found
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.new) >= self.size:
+            self.old, self.new = self.new, {}
+        self.new[key] = value
+
+    def clear(self) -> None:
+        self.new, self.old = {}, {}
+
+
+class _Frame:
+    """What every line drawn in one render_lines reads of the table (reactives cost ~1 us a read)."""
+
+    __slots__ = (
+        "cursor",
+        "cursor_type",
+        "direct",
+        "filled",
+        "fixed_height",
+        "fixed_rows",
+        "hover",
+        "layout_order",
+        "plain_rows",
+        "remaining",
+        "scroll_x",
+        "scroll_y",
+        "show_cursor",
+        "show_hover_cursor",
+        "width",
+        "widths",
+        "widths_key",
+    )
+
+    def __init__(self, table: RowTable) -> None:
+        self.width = table.size.width
+        self.scroll_x, self.scroll_y = table.scroll_offset
+        self.fixed_rows = table.fixed_rows
+        locations = table._row_locations
+        self.fixed_height = sum(table.get_row_height(locations.get_key(i)) for i in range(self.fixed_rows))
+        if table.show_header:
+            self.fixed_height += table.get_row_height(table._header_row_key)
+        # Every row is one line high (rows are added with DataTable's default height): line y is row y.
+        self.direct = not self.fixed_rows and (not table.show_header or table.header_height == 1)
+        self.cursor, self.hover = table.cursor_coordinate, table.hover_coordinate
+        self.cursor_type = table.cursor_type
+        self.show_cursor = table.show_cursor
+        self.show_hover_cursor = table._show_hover_cursor
+        self.widths, self.remaining = table._widths()
+        self.widths_key = tuple(self.widths)
+        # The columns in the order of the layout they were added in (a row's LazyCells are in that order).
+        self.layout_order = [column.key.value for column in table.ordered_columns] == [k for k, _ in table._layout]
+        self.filled = sum(self.widths) + table._row_label_column_width + self.remaining
+        # Rows that RowTable draws itself (its _render_line_in_row), their cells' lines simplified.
+        labels = table._labelled_row_exists and table.show_row_labels
+        self.plain_rows = self.cursor_type == "row" and not table.fixed_columns and not labels
+
+
 class RowTable(DataTable[Any]):
     """A DataTable that `show`s keyed view rows; see the module docstring."""
 
     def __init__(self, **kwargs: Any) -> None:
         # Before DataTable's __init__, whose reactive setters already clear the caches.
-        self._drawn: LRUCache[tuple[object, ...], Any] = LRUCache(1024)  # cell renders, by what they show
+        self._drawn = _Kept(1024)  # cell renders, by what they show
         self._styles: dict[str, Style] = {}
         self._row_styles: dict[tuple[object, ...], Style] = {}
         self._header: LRUCache[tuple[object, ...], Any] = LRUCache(16)  # header lines, by what they show
@@ -98,6 +174,9 @@ class RowTable(DataTable[Any]):
         self._flags: tuple[object, ...] | None = None
         self._widths_for: tuple[tuple[int, ...], list[int], int] | None = None
         self._styled: LRUCache[tuple[object, ...], Style] = LRUCache(4096)
+        self._frame: _Frame | None = None
+        # What each row index's line showed when last drawn: (place, cell specs, cell segments).
+        self._rows_drawn: dict[int, tuple[tuple[object, ...], list[object], tuple[list[Segment], ...]]] = {}
         super().__init__(**kwargs)
         self._layout: tuple[tuple[str, int], ...] = ()
         self._slots: dict[str, _Slot] = {}
@@ -129,22 +208,36 @@ class RowTable(DataTable[Any]):
                 if column.label.plain != label:
                     column.label = Text(label)
                     header = True
-        keys = [key for key, _ in rows]
-        if len(keys) != len(self._slots) or any(key not in self._slots for key in keys):
+        slots = self._slots
+        if len(rows) != len(slots):
             self._rebuild(layout, rows, format)
             return
-        changed = header
-        for key, row in rows:
-            slot = self._slots[key]
-            if slot.row is not row and slot.row != row:
-                slot.row, slot.specs = row, {}
-                changed = True
-        if keys != self._order:
+        keys = []
+        changed: dict[str, list[int]] = {}  # the rows in view that show something new: their cells that do
+        repointed = False  # any row, in view or not, given a new row
+        # Rows out of view take their new row without a comparison (~1 us each, hundreds a refresh): formatting
+        # is lazy, so a row re-pointed but equal costs nothing until drawn, and then formats as before.
+        first, last = self._rows_in_view()
+        for index, (key, row) in enumerate(rows):
+            slot = slots.get(key)
+            if slot is None:  # another set of rows (the same number): start again
+                self._rebuild(layout, rows, format)
+                return
+            keys.append(key)
+            if slot.row is not row:
+                in_view = first <= index < last
+                if not in_view or slot.row != row:
+                    before, slot.row, slot.specs = slot.specs, row, {}
+                    repointed = True
+                    if in_view:  # formatted now (they are about to be drawn), to repaint only what changed
+                        cells = slot.cells
+                        changed[key] = [i for i, cell in enumerate(cells) if cell.spec() != before.get(cell._column)]
+        moved = keys != self._order
+        if moved:
             # What DataTable.sort does: the rows stay, their places change.
             self._row_locations = type(self._row_locations)({RowKey(key): i for i, key in enumerate(keys)})
             self._order = keys
-            changed = True
-        if changed:
+        if header or moved or repointed:
             self._update_count += 1  # what DataTable.update_cell does, once for every cell that changed
             # DataTable keys these by the update count: what they hold can never be used again. Kept, they fill
             # to a thousand lines each, ~30 k objects that every full garbage collection walks on the UI loop.
@@ -155,20 +248,68 @@ class RowTable(DataTable[Any]):
                 self._cell_render_cache,
             ):
                 cache.clear()
-            self.refresh()
+            if header or moved:
+                self.refresh()
+            elif changed:
+                self._refresh_rows(changed)
         if home:
             self.cursor_coordinate = Coordinate(0, 0)
             self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def _rows_in_view(self) -> tuple[int, int]:
+        """The indices of the rows on screen (first, last + 1), as last laid out; all of them with fixed rows."""
+        if self.fixed_rows:
+            return 0, len(self._order)
+        first = round(self.scroll_offset.y)
+        return first, first + self.size.height - (self.header_height if self.show_header else 0)
+
+    def _refresh_rows(self, cells: Mapping[str, list[int]]) -> None:
+        """Repaint the cells that changed in the rows in view, and only those: the rest of the table (the header,
+        other cells, rows that did not change, rows scrolled out of sight) keeps what it drew, and the terminal
+        gets the cells that changed. Every row here is one line high (rows are added with DataTable's default
+        height), so row i is line i below the header; Textual draws the whole line again (its lines are
+        cached whole) and sends the terminal the changed part."""
+        if self.fixed_rows:
+            self.refresh()
+            return
+        top = self.header_height if self.show_header else 0
+        first, last = self._rows_in_view()
+        order, width = self._order, self.size.width
+        widths, _ = self._widths()
+        edges = [0]
+        for cell_width in widths:
+            edges.append(edges[-1] + cell_width)
+        by_cell = not (self.scroll_offset.x or self.fixed_columns or self._row_label_column_width)
+        regions = []
+        for index in range(first, min(len(order), last)):
+            changed = cells.get(order[index])
+            if not changed:  # not in view, or a new row that shows the same
+                continue
+            y = top + index - first
+            if not by_cell:  # scrolled sideways (or columns before the cells): the whole line
+                regions.append(Region(0, y, width, 1))
+                continue
+            start = end = changed[0]  # runs of neighbouring cells, one region each
+            for column in [*changed[1:], -1]:
+                if column == end + 1:
+                    end = column
+                    continue
+                regions.append(Region(edges[start], y, edges[end + 1] - edges[start], 1))
+                start = end = column
+        if regions:
+            self.refresh(*regions)
 
     def _rebuild(self, layout: tuple[tuple[str, int], ...], rows: Iterable[tuple[str, object]], format: Format) -> None:
         """Another set of rows (first data, a filter, a company added): start again."""
         if self.row_count:
             self.clear()
         self._slots, self._order = {}, []
+        self._rows_drawn.clear()
         for key, row in rows:
             slot = self._slots[key] = _Slot(row)
             self._order.append(key)
-            self.add_row(*(LazyCell(slot, column, format) for column, _ in layout), key=key)
+            slot.cells = tuple(LazyCell(slot, column, format) for column, _ in layout)
+            self.add_row(*slot.cells, key=key)
 
     # -- drawing ---------------------------------------------------------------------------------------
     #
@@ -189,6 +330,8 @@ class RowTable(DataTable[Any]):
         cursor: bool = False,
         hover: bool = False,
     ) -> Any:
+        """DataTable's cell (a list of lines of segments), each line simplified: a line joins its cells'
+        segments as they are, so it needs no Segment.simplify of its own (see `_render_line`)."""
         flags = self._flags or self._current_flags()
         if row_index < max(0, flags[6]) or column_index < max(0, flags[7]):  # the header, labels, fixed cells
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
@@ -199,15 +342,23 @@ class RowTable(DataTable[Any]):
         except KeyError:
             cell = None
         if not isinstance(cell, LazyCell) or height != 1:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            return [list(Segment.simplify(line)) for line in lines]
         # row_index and column_index are in the segments' metadata (mouse clicks).
         key = (cell.spec(), row_index, column_index, base_style, width, cursor, hover, flags)
-        lines = self._drawn.get(key)
+        return self._drawn.new.get(key) or self._draw_cell(key)
+
+    def _draw_cell(self, key: tuple[Any, ...]) -> list[list[Segment]]:
+        """The cell of `key` (spec, row, column, style, width, cursor, hover, flags), drawn and kept."""
+        found = self._drawn.revive(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        spec, row_index, column_index, base_style, width, cursor, hover, flags = key
+        lines = self._cell_segments(spec, row_index, column_index, base_style, width, cursor, hover, flags)
         if lines is None:
-            lines = self._cell_segments(key[0], row_index, column_index, base_style, width, cursor, hover, flags)
-            if lines is None:
-                lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._drawn[key] = lines
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        lines = [list(Segment.simplify(line)) for line in lines]
+        self._drawn.put(key, lines)
         return lines
 
     def _current_flags(self) -> tuple[object, ...]:
@@ -330,103 +481,125 @@ class RowTable(DataTable[Any]):
             return header
         if row_key not in self._row_locations or self.cursor_type != "row":
             return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
-        cache_key = (
-            row_key,
-            line_no,
-            base_style,
-            cursor_location,
-            hover_location,
-            self.cursor_type,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        found = self._row_render_cache.get(cache_key)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
+        frame = self._frame or self._current_frame()
         row_index = self._row_locations.get(row_key)
+        assert row_index is not None
         row_style = self._row_style(row_index, base_style)
         cursor = row_index == cursor_location.row
         hover = row_index == hover_location.row  # what _should_highlight says of (row, 0) for a row cursor
-        render_cell = self._render_cell
-        widths, remaining_space = self._widths()
-        scrollable_row = [
-            render_cell(row_index, column_index, row_style, width, cursor=cursor, hover=hover)[line_no]
-            for column_index, width in enumerate(widths)
-        ]
-        extend_key = ("extend", row_style, row_index, cursor, hover, self.show_cursor, self._show_hover_cursor)
+        flags = self._flags or self._current_flags()
+        # The cells of a plain row are its slot's, in column order (what _render_cell looks up, once a row),
+        # and a cell that shows what this line showed last time (the same spec object: formats keep theirs) in
+        # the same place keeps its segments without a lookup: a new price redraws one cell of the line.
+        slot = self._slots.get(row_key.value) if frame.layout_order and row_index >= max(0, frame.fixed_rows) else None
+        cells = slot.cells if slot is not None and self.rows[row_key].height == 1 else ()
+        place = (row_style, cursor, hover, flags, frame.widths_key, line_no)
+        last = self._rows_drawn.get(row_index)
+        last_specs, last_lines = (last[1], last[2]) if last is not None and last[0] == place else ((), ())
+        drawn = self._drawn.new
+        specs: list[object] = []
+        scrollable_row = []
+        for column_index, width in enumerate(frame.widths):
+            cell = cells[column_index] if cells else None
+            if cell is not None:
+                shows = cell.spec()
+                if last_specs and last_specs[column_index] is shows:
+                    line = last_lines[column_index]
+                else:
+                    key = (shows, row_index, column_index, row_style, width, cursor, hover, flags)
+                    line = (drawn.get(key) or self._draw_cell(key))[line_no]
+            else:
+                shows = None
+                line = self._render_cell(row_index, column_index, row_style, width, cursor, hover)[line_no]
+            specs.append(shows)
+            scrollable_row.append(line)
+        self._rows_drawn[row_index] = (place, specs, tuple(scrollable_row))
+        extend_key = ("extend", row_style, row_index, cursor, hover, frame.show_cursor, frame.show_hover_cursor)
         extend_style = self._styled.get(extend_key)
         if extend_style is None:
             extend_style, _ = self._get_styles_to_render_cell(
-                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor, False, False
+                False, False, False, hover, cursor, frame.show_cursor, frame.show_hover_cursor, False, False
             )
             extend_style = row_style + extend_style
             extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
             self._styled[extend_key] = extend_style
-        scrollable_row.append([Segment(" " * remaining_space, extend_style)])
-        row_pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable_row)
-        self._row_render_cache[cache_key] = row_pair
-        return row_pair
+        scrollable_row.append([Segment(" " * frame.remaining, extend_style)])
+        return [], scrollable_row
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        cache = self._styles_cache
+        if (
+            not cache._dirty_lines
+            and cache._width == self.region.width
+            and all(map(cache._cache.__contains__, crop.line_range))
+        ):
+            # Every line asked for is drawn already (the compositor asks every widget under a repaint, changed
+            # or not: a refresh of the table beside this one): nothing to look up.
+            return super().render_lines(crop)
         # Looked up once for the lines drawn now, not once a line (~25 us) or a cell (reactives, ~1 us each).
         self._pseudo_class_state = self.get_pseudo_class_state()
         self._line_style = self.rich_style
         self._flags = self._current_flags()
+        self._frame = self._current_frame()
         try:
             return super().render_lines(crop)
         finally:
-            self._line_style = self._flags = None
+            self._line_style = self._flags = self._frame = None
+
+    def _current_frame(self) -> _Frame:
+        return _Frame(self)
 
     def render_line(self, y: int) -> Strip:
-        """DataTable.render_line, with the widget's style looked up once per render_lines."""
-        if self._line_style is None:
+        """DataTable.render_line, with what every line reads looked up once per render_lines."""
+        frame = self._frame
+        if frame is None or self._line_style is None:
             return super().render_line(y)
-        width = self.size.width
-        scroll_x, scroll_y = self.scroll_offset
-        fixed_rows_height = sum(self.get_row_height(self._row_locations.get_key(i)) for i in range(self.fixed_rows))
-        if self.show_header:
-            fixed_rows_height += self.get_row_height(self._header_row_key)
-        if y >= fixed_rows_height:
-            y += scroll_y
-        return self._render_line(y, scroll_x, scroll_x + width, self._line_style)
+        if y >= frame.fixed_height:
+            y += frame.scroll_y
+        return self._render_line(y, frame.scroll_x, frame.scroll_x + frame.width, self._line_style)
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         """DataTable's: a line of the table as one Strip. For a line that exactly fills an unscrolled table
         (every line here, unless the columns overflow) the crop and the length adjustment change nothing, so
-        the one Strip is made directly (each Strip costs ~20 us: DataTable made three a line)."""
-        width = self.size.width
+        the one Strip is made directly (each Strip costs ~20 us: DataTable made three a line). Its cells'
+        segments are simplified already, and two cells never share a style (each cell's segments carry its
+        column in their metadata, and the room right of the last cell carries its own), so the line joined
+        from them is the line DataTable simplifies (tests/test_ui_refresh_table.py compares the two)."""
+        frame = self._frame or self._current_frame()
+        width = frame.width
         if x1 or self.fixed_columns:
             return super()._render_line(y, x1, x2, base_style)
         try:
-            row_key, y_offset_in_row = self._get_offsets(y)
+            row_key, y_offset_in_row = self._offsets(y, frame)
         except LookupError:
             return super()._render_line(y, x1, x2, base_style)
-        cursor, hover = self.cursor_coordinate, self.hover_coordinate
-        cache_key = (
-            y,
-            x1,
-            x2,
-            width,
-            cursor,
-            hover,
-            base_style,
-            self.cursor_type,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        found = self._line_cache.get(cache_key)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-        fixed, scrollable = self._render_line_in_row(row_key, y_offset_in_row, base_style, cursor, hover)
-        segments = [segment for cell in scrollable for segment in cell]
-        if fixed or x2 != width or Segment.get_line_length(segments) != width:
+        # No line cache (DataTable keeps one, dropped on every update): Textual's StylesCache keeps the lines
+        # drawn, and draws a line again only when it changed.
+        fixed, scrollable = self._render_line_in_row(row_key, y_offset_in_row, base_style, frame.cursor, frame.hover)
+        if fixed or x2 != width:
             return super()._render_line(y, x1, x2, base_style)
-        strip = Strip(Segment.simplify(segments), width)
-        self._line_cache[cache_key] = strip
-        return strip
+        segments = [segment for cell in scrollable for segment in cell]
+        if row_key is self._header_row_key or not frame.plain_rows:
+            if Segment.get_line_length(segments) != width:
+                return super()._render_line(y, x1, x2, base_style)
+            return Strip(Segment.simplify(segments), width)
+        if frame.filled != width:  # the columns overflow the table: DataTable crops the line
+            return super()._render_line(y, x1, x2, base_style)
+        return Strip(segments, width)
+
+    def _offsets(self, y: int, frame: _Frame) -> tuple[RowKey, int]:
+        """DataTable._get_offsets (the row at line y, and the line within it) without its list of every line of
+        the table, rebuilt on each update: here every row is one line high, so line y is a row's index below the
+        header (or the header itself)."""
+        if not frame.direct:
+            return self._get_offsets(y)
+        index = y - frame.fixed_height
+        if index < 0:
+            return self._header_row_key, y
+        key = self._row_locations.get_key(index)
+        if key is None:
+            raise LookupError(y)
+        return key, 0
 
     def _widths(self) -> tuple[list[int], int]:
         """The columns' widths and the room right of them: once per update and size, not once a line."""
@@ -454,6 +627,7 @@ class RowTable(DataTable[Any]):
 
     def _forget_styles(self) -> None:
         self._drawn.clear()
+        self._rows_drawn.clear()
         self._styles.clear()
         self._row_styles.clear()
         self._header.clear()
