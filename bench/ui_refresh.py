@@ -6,8 +6,12 @@ A refresh is what a quote poll that moved every company brings: a Dashboard whos
 caps, quote times and intraday lines all moved, and whose clock moved a minute, turned into views by the
 app's own view-model code (`_views_for`, which the app runs in a worker thread: here it runs before the
 clock starts) and handed to the same DashboardReady handler a reload uses. So every card, every peer-moves
-row, the medians and the header clock change, and the unchanged panels (leaderboard, chart, status) get
-fresh objects equal to the old ones, as from a real reload.
+row, the medians, the header clock and the status line's "as of" change, and the unchanged panels
+(leaderboard, chart) get fresh objects equal to the old ones, as from a real reload.
+
+Refreshes come --gap seconds apart (default 0.75 s; quote polls are 30 s apart, a read-only dashboard checks for
+new rows every 2 s). The app collects garbage once no refresh has come for 0.5 s (widgets/dashboard.py): those
+collections run between refreshes, and are listed on their own (count, full ones, the longest pause).
 
 Measured per refresh, from the handler's start until the loop is idle again:
 - handler: the handler's own time (the `views` assignment and every panel watcher it runs);
@@ -23,7 +27,7 @@ Measured per refresh, from the handler's start until the loop is idle again:
 - of which GC: time in the cyclic garbage collector within the window (gc.callbacks).
 Target (issue 15): every refresh <= 16 ms of UI-loop work at 200 symbols (the max, not only the median).
 
-    .venv/bin/python bench/ui_refresh.py [--symbols 13,200] [--refreshes 40]
+    .venv/bin/python bench/ui_refresh.py [--symbols 13,200] [--refreshes 40] [--gap 0.75]
 """
 
 from __future__ import annotations
