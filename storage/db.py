@@ -19,7 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first read: a writer such as `collect` never pays
+if TYPE_CHECKING:  # polars (~0.12 s to import) loads with the first frame read, never for a write alone
     import polars as pl
 
 SCHEMA_VERSION = 7
