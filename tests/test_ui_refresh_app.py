@@ -198,7 +198,7 @@ async def test_on_a_narrow_terminal_cards_below_the_fold_show_the_new_prices_whe
     app = demo(tmp_path, extra=9)
     async with running(app, size=(80, 24)) as pilot:
         screen = app.dashboard_screen
-        await pilot.pause()
+        await drawn(pilot)  # laid out as it stays (the first layout comes before the cards are sized)
         last = [c for c in screen._cards.values() if c.display][-1]
         assert not screen.find_widget(last).visible_region  # the grid runs below the fold
         screen.views = every_price_moved(screen.views)

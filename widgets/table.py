@@ -6,6 +6,8 @@ is a `LazyCell`: it formats its text from the row it points at only when it is d
 refresh that moves 200 prices stores 200 references and formats only the rows on screen. A refresh with
 the same columns and the same set of keys neither clears the table nor adds rows (so no relayout, and the
 cursor and scroll position stay), it re-points the rows that changed and reorders if the order changed.
+Only rows in view are compared (the others are re-pointed and format when next drawn), and only the cells
+that changed in them are repainted: Textual draws their lines again and the terminal gets those cells.
 Drawn cells are cached by what they show, so after a refresh only the cells whose text changed are
 rendered again (DataTable's own cache is dropped whole on every change).
 """
@@ -319,7 +321,8 @@ class RowTable(DataTable[Any]):
     # one line of single-width text is built directly as the segments that pipeline produces (same text,
     # same styles, so the line DataTable assembles and simplifies is the same; tests/test_ui_refresh_table.py
     # compares the two), cached by what it shows; anything else (the header, wide characters, text wider
-    # than its column) goes through DataTable's own code.
+    # than its column) goes through DataTable's own code. A line drawn again keeps the segments of each cell
+    # that shows what it showed (`_rows_drawn`), and needs no Segment.simplify of its own (see _render_line).
 
     def _render_cell(
         self,
