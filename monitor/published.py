@@ -29,7 +29,6 @@ import threading
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,7 @@ import msgspec
 from monitor.config import Config
 
 if TYPE_CHECKING:
-    from monitor.dashboard import Dashboard, DashboardLoader
+    from monitor.dashboard import Dashboard
     from storage import Store
 
 log = logging.getLogger("tokentape.published")
@@ -80,19 +79,13 @@ class DashboardData(msgspec.Struct, DemoClock, frozen=True):
     left_out: tuple[str, ...] = ()
 
     @classmethod
-    def from_dashboard(cls, dash: Dashboard, token_days: int | None = None) -> DashboardData:
-        """The Dashboard's rows; with `token_days`, only that many days of maker history before the newest
-        (what a first screen reads: the share chart's longer ranges read their own)."""
+    def from_dashboard(cls, dash: Dashboard) -> DashboardData:
+        """The Dashboard's rows, dates as ISO strings."""
         import polars as pl
 
         def rows(frame: pl.DataFrame) -> Rows:
             return frame.with_columns(pl.col(pl.Date).cast(pl.String)).to_dicts()
 
-        history = dash.maker_history
-        if token_days is not None and not history.is_empty():
-            newest = history["date"].max()
-            assert isinstance(newest, date)
-            history = history.filter(pl.col("date") >= newest - timedelta(days=token_days))
         return cls(
             generated_at=dash.generated_at,
             display_currency=dash.display_currency,
@@ -100,7 +93,7 @@ class DashboardData(msgspec.Struct, DemoClock, frozen=True):
             intraday=dash.intraday,
             models=rows(dash.models),
             makers=rows(dash.makers),
-            maker_history=rows(history),
+            maker_history=rows(dash.maker_history),
             maker_weekly=rows(dash.maker_weekly),
             medians=rows(dash.medians),
             polls=rows(dash.polls),
@@ -122,6 +115,7 @@ def config_bytes(config: Config) -> bytes:
 
 
 def newest_poll_id(conn: sqlite3.Connection) -> int:
+    # Store.newest_poll_id's query, on a bare connection: a reader on the start path loads no store (~20 ms).
     return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM polls").fetchone()[0])
 
 
@@ -164,11 +158,7 @@ def read(db_path: Path, config: Config) -> DashboardData | None:
 def publish(store: Store, data: DashboardData, poll_id: int, config: Config) -> None:
     # zlib at its fastest level: 2.4x smaller (the rows' keys repeat), ~4 ms here and ~1 ms for a reader.
     blob = zlib.compress(msgspec.msgpack.encode(Published(FORMAT, config_bytes(config), poll_id, data)), 1)
-    with store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (META_KEY, blob),
-        )
+    store.set_meta(META_KEY, blob)
 
 
 def job_tables(job: str) -> frozenset[str] | None:
@@ -193,13 +183,12 @@ class Publisher:
         store: Store,
         config: Config,
         tables_of: Callable[[str], frozenset[str] | None] = job_tables,
-        loader: DashboardLoader | None = None,
     ) -> None:
         from monitor.dashboard import RECENT_TOKEN_DAYS, DashboardLoader
 
         self.store, self.config, self.tables_of = store, config, tables_of
-        self.loader = loader or DashboardLoader(store, config, RECENT_TOKEN_DAYS)
-        self.token_days = RECENT_TOKEN_DAYS
+        # Its own loader, of the token days a first screen shows (a live dashboard's reads 95 for the 90D range).
+        self.loader = DashboardLoader(store, config, RECENT_TOKEN_DAYS)
         self.stamp: int | None = None  # the poll id last published
         self._lock = threading.Lock()
         self._queued = False
@@ -247,7 +236,7 @@ class Publisher:
                 return False
             tables = None if self.stamp is None else self._tables_since(self.stamp, newest)
             dash = self.loader.load(tables)
-            publish(self.store, DashboardData.from_dashboard(dash, self.token_days), newest, self.config)
+            publish(self.store, DashboardData.from_dashboard(dash), newest, self.config)
             self.stamp = newest
             return True
 

@@ -993,7 +993,7 @@ class Store(_Writes):
             (job, cursor.lastrowid, started, finished, int(ok), error, rows, finished if ok else None, int(not ok)),
         )
 
-    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
+    def set_meta(self, key: str, value: str | bytes, conn: sqlite3.Connection | None = None) -> None:
         sql = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
         if conn is not None:
             conn.execute(sql, (key, value))

@@ -107,12 +107,12 @@ def test_another_config_a_damaged_value_or_no_database_means_the_reader_computes
     assert published.read(store.path, other) is None  # another config shapes another dashboard
 
     for damaged in (b"\x78\x01garbage", b"not zlib at all", "a text value"):
-        store.set_meta(published.META_KEY, damaged)  # type: ignore[arg-type]
+        store.set_meta(published.META_KEY, damaged)
         assert published.read(store.path, config) is None
     older = published.Published(0, published.config_bytes(config), store.newest_poll_id(), None)  # type: ignore[arg-type]
     import zlib
 
-    store.set_meta(published.META_KEY, zlib.compress(msgspec.msgpack.encode(older)))  # type: ignore[arg-type]
+    store.set_meta(published.META_KEY, zlib.compress(msgspec.msgpack.encode(older)))
     assert published.read(store.path, config) is None
 
     rows_of_another_shape = published.DashboardData(0.0, "USD", [{"symbol": "X"}], {}, [], [], [], [], [], [])
