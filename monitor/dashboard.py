@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 
 import polars as pl
 
@@ -46,6 +47,12 @@ class Dashboard(published.DemoClock):
     demo_note: str | None = None
     # The demo shows only companies the bundled data has prices for; the names of the others.
     left_out: tuple[str, ...] = ()
+
+    @cached_property
+    def rows(self) -> published.DashboardData:
+        """This Dashboard as plain rows (what the views are built from, and what a writer publishes); made once,
+        though the views are rebuilt from it every 30 s as the ages move."""
+        return published.DashboardData.from_dashboard(self)
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ class Publisher:
                 return False
             tables = None if self.stamp is None else self._tables_since(self.stamp, newest)
             dash = self.loader.load(tables)
-            publish(self.store, DashboardData.from_dashboard(dash), newest, self.config)
+            publish(self.store, dash.rows, newest, self.config)
             self.stamp = newest
             return True
 

@@ -317,7 +317,7 @@ def screen_views(
 ) -> ScreenViews:
     """Everything on screen from a Dashboard (converted to its rows here) or rows published by a writer."""
     if not isinstance(dash, DashboardData):
-        dash = DashboardData.from_dashboard(dash)
+        dash = dash.rows
     return ScreenViews(
         cards=tuple(card_views(dash, config, now)),
         boards={m: board_view(dash, m, config, now) for m in ("model", "maker")},
